@@ -1,0 +1,142 @@
+// Package keybox holds the domain of KeyBox, a self-hosted software licensing
+// server: the nouns every other package speaks (users, clients, projects,
+// licenses, activations), the error type that carries KeyBox's message strings,
+// and the Store contract that every storage engine implements.
+//
+// A developer (User) records the customers they sell to (Client), the products
+// each bought (Project) and the keys issued for them (License). A shipped
+// application binds its key to a machine (Activation) and validates it
+// periodically through the public license API.
+package keybox
+
+// Role is a user's role. The first user of an installation is an ADMIN.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin     Role = "ADMIN"
+	RoleDeveloper Role = "DEVELOPER"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleDeveloper }
+
+// User is a developer account: the owner of clients, projects and licenses.
+type User struct {
+	ID           string `json:"_id"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Role         Role   `json:"role"`
+	PasswordHash string `json:"-"`
+	CreatedAt    Time   `json:"createdAt"`
+	UpdatedAt    Time   `json:"updatedAt"`
+}
+
+// Client is a developer's customer. Its email is unique per owner.
+type Client struct {
+	ID        string `json:"_id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	OwnerID   string `json:"owner"`
+	CreatedAt Time   `json:"createdAt"`
+	UpdatedAt Time   `json:"updatedAt"`
+}
+
+// Project is a product sold to one client.
+type Project struct {
+	ID        string `json:"_id"`
+	Name      string `json:"name"`
+	ClientID  string `json:"client"`
+	OwnerID   string `json:"-"`
+	CreatedAt Time   `json:"createdAt"`
+	UpdatedAt Time   `json:"updatedAt"`
+}
+
+// Status is a license's lifecycle state.
+type Status string
+
+// License states.
+const (
+	StatusPending Status = "PENDING"
+	StatusActive  Status = "ACTIVE"
+	StatusExpired Status = "EXPIRED"
+	StatusRevoked Status = "REVOKED"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusActive, StatusExpired, StatusRevoked:
+		return true
+	}
+	return false
+}
+
+// Service is something a license covers.
+type Service string
+
+// Services a license may cover.
+const (
+	ServiceHosting Service = "Hosting"
+	ServiceDomain  Service = "Domain"
+)
+
+// License is a key issued for a project. Its owner is the developer (the
+// "user" field on the wire, kept for KeyBox compatibility).
+type License struct {
+	ID          string     `json:"_id"`
+	Key         string     `json:"key"`
+	Duration    int        `json:"duration"`
+	IssuedAt    Time       `json:"issuedAt"`
+	ExpiresAt   Time       `json:"expiresAt"`
+	Status      Status     `json:"status"`
+	Services    []Service  `json:"services"`
+	OwnerID     string     `json:"user"`
+	ClientID    string     `json:"client"`
+	ProjectID   string     `json:"project"`
+	MaxMachines int        `json:"maxMachines"`
+	MachineID   NullString `json:"machineId"`
+	InstanceID  NullString `json:"instanceId"`
+	ProductName NullString `json:"productName"`
+	ActivatedAt Time       `json:"activatedAt"`
+	CreatedAt   Time       `json:"createdAt"`
+	UpdatedAt   Time       `json:"updatedAt"`
+}
+
+// Activation is a seat: a machine (and optionally an instance) a license is bound to.
+type Activation struct {
+	ID              string `json:"_id"`
+	LicenseID       string `json:"license"`
+	MachineID       string `json:"machineId"`
+	InstanceID      string `json:"instanceId"`
+	ProductName     string `json:"productName"`
+	ActivatedAt     Time   `json:"activatedAt"`
+	LastValidatedAt Time   `json:"lastValidatedAt"`
+	CreatedAt       Time   `json:"createdAt"`
+	UpdatedAt       Time   `json:"updatedAt"`
+}
+
+// NullString is a string that is encoded as JSON null when empty.
+type NullString string
+
+// MarshalJSON encodes an empty string as null.
+func (s NullString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return marshalString(string(s))
+}
+
+// UnmarshalJSON decodes null as the empty string.
+func (s *NullString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	var v string
+	if err := unmarshalString(b, &v); err != nil {
+		return err
+	}
+	*s = NullString(v)
+	return nil
+}

@@ -1,0 +1,178 @@
+package keybox
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the one persistence contract, implemented by every storage engine
+// (internal/sqlite, internal/postgres) and checked by internal/storetest.
+//
+// A Store holds no business rules: it reads and writes what it is given.
+// Missing rows are reported as NotFound, unique and foreign-key violations as
+// Conflict; the licensing service turns them into KeyBox's messages. Owner
+// scoping is part of every lookup that takes an owner, so another developer's
+// object is indistinguishable from a missing one.
+type Store interface {
+	Queries
+
+	// Update runs fn in one read-write transaction. If fn returns an error the
+	// transaction is rolled back and that error is returned.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	// RecordValidations adds counted validations and the last time each
+	// activation was seen. It is called in batches, off the hot path.
+	RecordValidations(ctx context.Context, counts []ValidationCount, seen []ActivationSeen) error
+
+	// ExpireLicenses persists EXPIRED on every ACTIVE license whose expiry is
+	// before now and returns how many changed. It is idempotent, so several
+	// servers sharing one database may run it at once.
+	ExpireLicenses(ctx context.Context, now time.Time) (int, error)
+
+	// Ping checks that the database answers and its schema is current.
+	Ping(ctx context.Context) error
+
+	// Stats describes the connection pools and the statements run, for metrics.
+	Stats() StoreStats
+
+	// Close releases the database.
+	Close() error
+}
+
+// Queries are the reads, usable both inside and outside a transaction.
+type Queries interface {
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int, error)
+
+	Client(ctx context.Context, ownerID, id string) (Client, error)
+	// Clients returns one page of the owner's clients, newest first, and the
+	// number of clients matching the filter.
+	Clients(ctx context.Context, f ClientFilter) ([]Client, int, error)
+
+	Project(ctx context.Context, ownerID, id string) (Project, error)
+	Projects(ctx context.Context, f ProjectFilter) ([]Project, int, error)
+
+	// License returns the license with this key, whoever owns it.
+	License(ctx context.Context, key string) (License, error)
+	Licenses(ctx context.Context, f LicenseFilter) ([]License, int, error)
+	// LicenseCounts counts the owner's licenses by their status at now (an
+	// ACTIVE license past its expiry counts as EXPIRED).
+	LicenseCounts(ctx context.Context, ownerID string, now time.Time) (map[Status]int, error)
+
+	// Activations returns the seats of a license, oldest first.
+	Activations(ctx context.Context, licenseID string) ([]Activation, error)
+
+	// Validations returns the owner's validations per day for days in [from, to].
+	Validations(ctx context.Context, ownerID string, from, to Day) ([]DailyCount, error)
+}
+
+// Tx is a read-write transaction.
+type Tx interface {
+	Queries
+
+	// Lock serialises transactions that take the same named lock until this
+	// one ends (an advisory lock on PostgreSQL; SQLite already runs one writer
+	// at a time).
+	Lock(ctx context.Context, name string) error
+	// LicenseForUpdate reads a license and locks its row until the transaction ends.
+	LicenseForUpdate(ctx context.Context, key string) (License, error)
+
+	CreateUser(ctx context.Context, u User) error
+	UpdateUser(ctx context.Context, u User) error
+
+	CreateClient(ctx context.Context, c Client) error
+	UpdateClient(ctx context.Context, c Client) error
+	// DeleteClient deletes a client. Without cascade it fails with Conflict
+	// while the client has projects; with cascade it deletes its projects,
+	// their licenses and their activations too.
+	DeleteClient(ctx context.Context, ownerID, id string, cascade bool) error
+
+	CreateProject(ctx context.Context, p Project) error
+	UpdateProject(ctx context.Context, p Project) error
+	// DeleteProject is DeleteClient's rule one level down: licenses and activations.
+	DeleteProject(ctx context.Context, ownerID, id string, cascade bool) error
+
+	CreateLicense(ctx context.Context, l License) error
+	UpdateLicense(ctx context.Context, l License) error
+
+	CreateActivation(ctx context.Context, a Activation) error
+	DeleteActivation(ctx context.Context, licenseID, id string) error
+}
+
+// Page selects a window of a list. A zero Limit means every row.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// ClientFilter selects an owner's clients.
+type ClientFilter struct {
+	OwnerID string
+	ID      string // only this client, when set
+	Query   string // substring of name or email, case-insensitive
+	Page
+}
+
+// ProjectFilter selects an owner's projects.
+type ProjectFilter struct {
+	OwnerID  string
+	ClientID string
+	Query    string // substring of the name, case-insensitive
+	Page
+}
+
+// LicenseFilter selects an owner's licenses.
+type LicenseFilter struct {
+	OwnerID   string
+	ClientID  string
+	ProjectID string
+	Status    Status    // status at Now, when set
+	Now       time.Time // the instant Status is judged at
+	Query     string    // substring of the key, case-insensitive
+	Page
+}
+
+// Day is a calendar day in UTC, counted from the Unix epoch.
+type Day int
+
+// DayOf returns the UTC day of t.
+func DayOf(t time.Time) Day { return Day(t.Unix() / 86400) }
+
+// Time returns the start of the day.
+func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// String formats the day as YYYY-MM-DD.
+func (d Day) String() string { return d.Time().Format("2006-01-02") }
+
+// ValidationCount is a number of validations of one license on one day.
+type ValidationCount struct {
+	LicenseID string
+	OwnerID   string
+	Day       Day
+	Count     int
+}
+
+// ActivationSeen records the last time a seat was validated.
+type ActivationSeen struct {
+	ActivationID string
+	At           time.Time
+}
+
+// DailyCount is a number of validations on one day.
+type DailyCount struct {
+	Day   Day
+	Count int
+}
+
+// StoreStats describes a store's connections and work, for metrics.
+type StoreStats struct {
+	Engine          string
+	OpenConnections int
+	InUse           int
+	Idle            int
+	WaitCount       int64
+	WaitDuration    time.Duration
+	Queries         int64
+}
