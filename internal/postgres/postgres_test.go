@@ -1,0 +1,12 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) keybox.Store { return storetest.Postgres(t) })
+}

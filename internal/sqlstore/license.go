@@ -1,0 +1,148 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyboxhq/keybox"
+)
+
+const licenseColumns = `id, license_key, owner_id, client_id, project_id, duration, issued_at, expires_at,
+	status, services, max_machines, machine_id, instance_id, product_name, activated_at, created_at, updated_at`
+
+func scanLicense(sc scanner) (keybox.License, error) {
+	var l keybox.License
+	var issued, expires, created, updated int64
+	var activated sql.NullInt64
+	var services, machine, instance, product string
+	err := sc.Scan(&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &issued, &expires,
+		&l.Status, &services, &l.MaxMachines, &machine, &instance, &product, &activated, &created, &updated)
+	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(issued), keybox.TimeFromMillis(expires)
+	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
+	if activated.Valid {
+		l.ActivatedAt = keybox.TimeFromMillis(activated.Int64)
+	}
+	l.MachineID, l.InstanceID, l.ProductName = keybox.NullString(machine), keybox.NullString(instance), keybox.NullString(product)
+	l.Services = splitServices(services)
+	return l, err
+}
+
+func splitServices(s string) []keybox.Service {
+	out := []keybox.Service{}
+	for _, p := range strings.Split(s, ",") {
+		if p != "" {
+			out = append(out, keybox.Service(p))
+		}
+	}
+	return out
+}
+
+func joinServices(list []keybox.Service) string {
+	parts := make([]string, len(list))
+	for i, s := range list {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ",")
+}
+
+func nullMillis(t keybox.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Millis(), Valid: true}
+}
+
+func licenseArgs(l keybox.License) []any {
+	return []any{l.ID, l.Key, l.OwnerID, l.ClientID, l.ProjectID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(),
+		l.Status, joinServices(l.Services), l.MaxMachines, string(l.MachineID), string(l.InstanceID), string(l.ProductName),
+		nullMillis(l.ActivatedAt), l.CreatedAt.Millis(), l.UpdatedAt.Millis()}
+}
+
+func (q queries) License(ctx context.Context, key string) (keybox.License, error) {
+	l, err := scanLicense(q.queryRow(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE license_key = $1`, key))
+	return one(l, err, "license")
+}
+
+func (q queries) Licenses(ctx context.Context, f keybox.LicenseFilter) ([]keybox.License, int, error) {
+	var w where
+	w.add("owner_id = " + w.arg(f.OwnerID))
+	if f.ClientID != "" {
+		w.add("client_id = " + w.arg(f.ClientID))
+	}
+	if f.ProjectID != "" {
+		w.add("project_id = " + w.arg(f.ProjectID))
+	}
+	switch f.Status {
+	case "":
+	case keybox.StatusActive:
+		w.add("status = 'ACTIVE' AND expires_at >= " + w.arg(f.Now.UnixMilli()))
+	case keybox.StatusExpired:
+		w.add("(status = 'EXPIRED' OR (status = 'ACTIVE' AND expires_at < " + w.arg(f.Now.UnixMilli()) + "))")
+	default:
+		w.add("status = " + w.arg(string(f.Status)))
+	}
+	w.like(f.Query, "license_key")
+	return page(ctx, q, &w, f.Page, "licenses", licenseColumns, scanLicense)
+}
+
+func (q queries) LicenseCounts(ctx context.Context, ownerID string, now time.Time) (map[keybox.Status]int, error) {
+	rows, err := q.query(ctx, `SELECT CASE WHEN status = 'ACTIVE' AND expires_at < $2 THEN 'EXPIRED' ELSE status END AS s, count(*)
+		FROM licenses WHERE owner_id = $1 GROUP BY s`, ownerID, now.UnixMilli())
+	type pair struct {
+		s keybox.Status
+		n int
+	}
+	pairs, err := collect(rows, err, func(sc scanner) (pair, error) {
+		var p pair
+		return p, sc.Scan(&p.s, &p.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("license counts: %w", err)
+	}
+	out := make(map[keybox.Status]int, len(pairs))
+	for _, p := range pairs {
+		out[p.s] += p.n
+	}
+	return out, nil
+}
+
+func (t *tx) LicenseForUpdate(ctx context.Context, key string) (keybox.License, error) {
+	l, err := scanLicense(t.queryRow(ctx,
+		`SELECT `+licenseColumns+` FROM licenses WHERE license_key = $1`+t.s.dialect.ForUpdate, key))
+	return one(l, err, "license")
+}
+
+func (t *tx) CreateLicense(ctx context.Context, l keybox.License) error {
+	_, err := t.exec(ctx, `INSERT INTO licenses (`+licenseColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, licenseArgs(l)...)
+	if err != nil {
+		return fmt.Errorf("create license: %w", err)
+	}
+	return nil
+}
+
+// UpdateLicense writes every mutable field; the key, owner, client and project never change.
+func (t *tx) UpdateLicense(ctx context.Context, l keybox.License) error {
+	return t.execOne(ctx, "update license", `UPDATE licenses SET duration = $2, issued_at = $3, expires_at = $4,
+		status = $5, services = $6, max_machines = $7, machine_id = $8, instance_id = $9, product_name = $10,
+		activated_at = $11, updated_at = $12 WHERE id = $1`,
+		l.ID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(), l.Status, joinServices(l.Services), l.MaxMachines,
+		string(l.MachineID), string(l.InstanceID), string(l.ProductName), nullMillis(l.ActivatedAt), l.UpdatedAt.Millis())
+}
+
+func (s *Store) ExpireLicenses(ctx context.Context, now time.Time) (int, error) {
+	s.counter.Add(1)
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE licenses SET status = 'EXPIRED', updated_at = $1 WHERE status = 'ACTIVE' AND expires_at < $1`, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("expire licenses: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("expire licenses: %w", err)
+	}
+	return int(n), nil
+}
