@@ -1,0 +1,99 @@
+// Package auth hashes passwords and issues and verifies login tokens. It knows
+// nothing of HTTP or storage.
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// DefaultCost is the bcrypt cost of stored passwords (about 60 ms here).
+const DefaultCost = 10
+
+// Passwords hashes and checks passwords with bcrypt. A hash is the most
+// expensive thing the server does, so at most a few run at once; the rest
+// wait their turn or give up with their request's context.
+type Passwords struct {
+	cost  int
+	slots chan struct{}
+	dummy []byte // compared against when the account does not exist
+}
+
+// NewPasswords returns a hasher at cost (DefaultCost when 0) allowing
+// concurrent hashes at once.
+func NewPasswords(cost, concurrent int) (*Passwords, error) {
+	if cost == 0 {
+		cost = DefaultCost
+	}
+	if concurrent < 1 {
+		concurrent = 1
+	}
+	p := &Passwords{cost: cost, slots: make(chan struct{}, concurrent)}
+	dummy, err := bcrypt.GenerateFromPassword(prehash("keybox: no such account"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("passwords: %w", err)
+	}
+	p.dummy = dummy
+	return p, nil
+}
+
+// prehash lets passwords of any length through bcrypt's 72-byte limit.
+// The base64 text has no NUL bytes, which bcrypt would stop at.
+func prehash(password string) []byte {
+	m := hmac.New(sha256.New, []byte("keybox-password-v1"))
+	m.Write([]byte(password))
+	return []byte(base64.StdEncoding.EncodeToString(m.Sum(nil)))
+}
+
+func (p *Passwords) acquire(ctx context.Context) error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password hashing: %w", ctx.Err())
+	}
+}
+
+func (p *Passwords) release() { <-p.slots }
+
+// Hash returns the bcrypt hash of password.
+func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
+	if err := p.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer p.release()
+	h, err := bcrypt.GenerateFromPassword(prehash(password), p.cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// Check reports whether password matches hash. An empty hash (no such
+// account) is checked against a dummy hash of the same cost, so that the
+// answer takes as long as for a real account.
+func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
+	if err := p.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer p.release()
+	h := []byte(hash)
+	if hash == "" {
+		h = p.dummy
+	}
+	err := bcrypt.CompareHashAndPassword(h, prehash(password))
+	switch {
+	case err == nil:
+		return hash != "", nil
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, nil
+	default:
+		return false, fmt.Errorf("check password: %w", err)
+	}
+}

@@ -1,0 +1,83 @@
+// Package licensing holds every business rule of KeyBox: accounts, ownership,
+// the license lifecycle, seats and expiry. Handlers decode, call one method
+// here, and encode; the Store only reads and writes.
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/auth"
+)
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Store     keybox.Store
+	Passwords *auth.Passwords
+	Tokens    *auth.Tokens
+	IDs       *keybox.IDs
+	Now       func() time.Time // the clock; time.Now when nil
+	Logger    *slog.Logger
+	// SignupClosed refuses new accounts through the API.
+	SignupClosed bool
+}
+
+// Service is the licensing service.
+type Service struct {
+	store        keybox.Store
+	passwords    *auth.Passwords
+	tokens       *auth.Tokens
+	ids          *keybox.IDs
+	clock        func() time.Time
+	log          *slog.Logger
+	signupClosed bool
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Passwords == nil || cfg.Tokens == nil {
+		return nil, errors.New("licensing: store, passwords and tokens are required")
+	}
+	s := &Service{
+		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
+		clock: cfg.Now, log: cfg.Logger, signupClosed: cfg.SignupClosed,
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ids == nil {
+		ids, err := keybox.NewIDs(nil)
+		if err != nil {
+			return nil, err
+		}
+		s.ids = ids
+	}
+	return s, nil
+}
+
+// now returns the current instant at the stored precision.
+func (s *Service) now() keybox.Time { return keybox.NewTime(s.clock()) }
+
+func (s *Service) newID(t keybox.Time) string { return s.ids.New(t.Time) }
+
+// Ready reports whether the store answers with a current schema.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// fail builds a user-facing error.
+func fail(code keybox.Code, msg string) *keybox.Error { return &keybox.Error{Code: code, Message: msg} }
+
+// storeErr passes a store error on, naming the operation; NotFound becomes
+// the endpoint's own not-found error so that a foreign object looks missing.
+func storeErr(err error, notFound *keybox.Error, op string) error {
+	if errors.Is(err, keybox.ErrNotFound) && notFound != nil {
+		return notFound
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
