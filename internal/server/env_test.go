@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/storetest"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// testSecret signs the test servers' tokens.
+const testSecret = "test-secret-test-secret-test-secret!"
+
+// clock is a settable clock; tests move it instead of sleeping.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is a real server over a real store, reached over loopback HTTP.
+type env struct {
+	t     *testing.T
+	url   string
+	store keybox.Store
+	svc   *licensing.Service
+	clock *clock
+}
+
+type envOption func(*licensing.Config, *server.Config)
+
+func signupClosed() envOption {
+	return func(lc *licensing.Config, _ *server.Config) { lc.SignupClosed = true }
+}
+
+// forEngine runs fn once per storage engine, each in its own subtest.
+func forEngine(t *testing.T, fn func(t *testing.T, open func(testing.TB) keybox.Store)) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			fn(t, func(tb testing.TB) keybox.Store { return e.Open(tb) })
+		})
+	}
+}
+
+// eachEngine runs fn with a fresh server on each engine.
+func eachEngine(t *testing.T, fn func(t *testing.T, e *env), opts ...envOption) {
+	forEngine(t, func(t *testing.T, open func(testing.TB) keybox.Store) {
+		fn(t, newEnv(t, open(t), opts...))
+	})
+}
+
+func newEnv(t *testing.T, store keybox.Store, opts ...envOption) *env {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)}
+	tokens, err := auth.NewTokens([]byte(testSecret), 30*time.Minute, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwords, err := auth.NewPasswords(bcrypt.MinCost, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now}
+	sc := server.Config{Now: clk.Now}
+	for _, o := range opts {
+		o(&lc, &sc)
+	}
+	svc, err := licensing.New(lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Service = svc
+	h, err := server.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return &env{t: t, url: ts.URL, store: store, svc: svc, clock: clk}
+}
+
+// response is a decoded JSON answer.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+// do sends a request; body may be nil, a string (sent as is) or a value to encode.
+func (e *env) do(method, path, token string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			e.t.Fatalf("%s %s: invalid JSON answer %q: %v", method, path, raw, err)
+		}
+	}
+	return out
+}
+
+// want checks the status and message of an answer.
+func (r response) want(t *testing.T, status int, message string) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("got status %d (%s), want %d", r.status, r.raw, status)
+	}
+	if message != "" && r.body["message"] != message {
+		t.Fatalf("got message %q, want %q (body %s)", r.body["message"], message, r.raw)
+	}
+	return r
+}
+
+func (r response) str(key string) string {
+	s, _ := r.body[key].(string)
+	return s
+}
+
+// signup creates an account and returns its id.
+func (e *env) signup(name, email string) string {
+	e.t.Helper()
+	r := e.do("POST", "/auth/signup", "", map[string]string{
+		"name": name, "email": email, "password": "correct horse", "confirm_password": "correct horse",
+	}).want(e.t, 201, "Signup successful")
+	return r.str("userId")
+}
+
+// login returns a token for an account made by signup.
+func (e *env) login(email string) string {
+	e.t.Helper()
+	return e.do("POST", "/auth/login", "", map[string]string{"email": email, "password": "correct horse"}).
+		want(e.t, 200, "Login successful").str("token")
+}
+
+// developer signs up and logs in, returning the user id and a token.
+func (e *env) developer(email string) (string, string) {
+	e.t.Helper()
+	id := e.signup("Dev "+email, email)
+	return id, e.login(email)
+}
+
+// doHeader sends a GET-like request with the given Authorization values (nil: none).
+func (e *env) doHeader(method, path string, authorization []string) response {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if authorization != nil {
+		req.Header["Authorization"] = authorization
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}

@@ -1,0 +1,93 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyboxhq/keybox/internal/storetest"
+)
+
+func TestHealth(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	r := e.do("GET", "/", "", nil).want(t, 200, "Server running")
+	if r.body["success"] != true {
+		t.Errorf("GET /: success = %v, want true", r.body["success"])
+	}
+	if ts, err := time.Parse(time.RFC3339, r.str("time")); err != nil || !ts.Equal(e.clock.Now()) || !strings.HasSuffix(r.str("time"), ".000Z") {
+		t.Errorf("GET /: time %q, want %s with milliseconds", r.str("time"), e.clock.Now().Format(time.RFC3339))
+	}
+	e.do("GET", "/healthz", "", nil).want(t, 200, "")
+	if r := e.do("GET", "/readyz", "", nil).want(t, 200, ""); r.str("status") != "ready" {
+		t.Errorf("readyz: %s", r.raw)
+	}
+	if id := r.header.Get("X-Request-Id"); id == "" {
+		t.Error("no X-Request-Id header")
+	}
+	if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+	}
+	if got := r.header.Get("Content-Type"); got != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	_, token := e.developer("ada@example.com")
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.do("GET", "/readyz", "", nil).want(t, 503, "Database unavailable")
+	// A failure inside answers 500 with a request id and nothing of its cause.
+	r = e.do("GET", "/auth/me", token, nil).want(t, 500, "Internal server error")
+	if r.str("requestId") == "" || r.str("requestId") != r.header.Get("X-Request-Id") {
+		t.Errorf("500 body %s: requestId must match X-Request-Id %q", r.raw, r.header.Get("X-Request-Id"))
+	}
+	if len(r.body) != 2 || strings.Contains(strings.ToLower(string(r.raw)), "sql") {
+		t.Errorf("500 body shows internals: %s", r.raw)
+	}
+}
+
+// TestBadInput: malformed requests get SPEC's 4xx answers, never a 500.
+func TestBadInput(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		_, token := e.developer("ada@example.com")
+		huge := `{"name":"` + strings.Repeat("x", 3<<20) + `"}`
+		cases := []struct {
+			name         string
+			method, path string
+			auth         bool
+			body         any
+			status       int
+			msg          string
+		}{
+			{"invalid JSON", "POST", "/auth/signup", false, `{"name":`, 400, "Invalid JSON body"},
+			{"not an object", "POST", "/auth/login", false, `["a"]`, 400, "Invalid JSON body"},
+			{"trailing garbage", "POST", "/auth/login", false, `{"email":"a"} x`, 400, "Invalid JSON body"},
+			{"wrong types signup", "POST", "/auth/signup", false, `{"name":1,"email":true,"password":[],"confirm_password":{}}`, 400, "All fields are required"},
+			{"wrong types login", "POST", "/auth/login", false, `{"email":5,"password":5}`, 400, "Email and password are required"},
+			{"wrong types patch", "PATCH", "/auth/users/x", true, `{"name":5}`, 404, "User not found"},
+			{"wrong type role", "PATCH", "/auth/users/me", true, `{"role":5}`, 404, "User not found"},
+			{"3 MiB body", "POST", "/auth/signup", false, huge, 413, "Request body too large"},
+			{"3 MiB body with auth", "PATCH", "/auth/password", true, huge, 413, "Request body too large"},
+			{"unknown route", "GET", "/nope", false, nil, 404, "Not found"},
+			{"unknown nested route", "POST", "/auth/signup/extra", false, "{}", 404, "Not found"},
+			{"wrong method", "DELETE", "/auth/signup", false, nil, 405, "Method not allowed"},
+			{"wrong method on root", "POST", "/", false, "{}", 405, "Method not allowed"},
+			{"wrong method with auth", "POST", "/auth/me", true, "{}", 405, "Method not allowed"},
+		}
+		for _, tc := range cases {
+			tok := ""
+			if tc.auth {
+				tok = token
+			}
+			r := e.do(tc.method, tc.path, tok, tc.body)
+			if r.status != tc.status || r.body["message"] != tc.msg {
+				t.Errorf("%s: got %d %.200s, want %d %q", tc.name, r.status, r.raw, tc.status, tc.msg)
+			}
+			if tc.status == 405 && r.header.Get("Allow") == "" {
+				t.Errorf("%s: 405 without an Allow header", tc.name)
+			}
+		}
+		if n, _ := e.store.CountUsers(t.Context()); n != 1 {
+			t.Fatalf("bad input changed the users: %d, want 1", n)
+		}
+	})
+}

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/keyboxhq/keybox"
+)
+
+// Codes that exist only at the HTTP layer.
+const (
+	codeTooLarge  keybox.Code = "too_large"
+	codeBadMethod keybox.Code = "method_not_allowed"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[keybox.Code]int{
+	keybox.Invalid:      http.StatusBadRequest,
+	keybox.Unauthorized: http.StatusUnauthorized,
+	keybox.Forbidden:    http.StatusForbidden,
+	keybox.NotFound:     http.StatusNotFound,
+	keybox.Conflict:     http.StatusConflict,
+	keybox.RateLimited:  http.StatusTooManyRequests,
+	keybox.Internal:     http.StatusInternalServerError,
+	codeTooLarge:        http.StatusRequestEntityTooLarge,
+	codeBadMethod:       http.StatusMethodNotAllowed,
+}
+
+// Errors of SPEC §1.
+var (
+	errInvalidJSON      = &keybox.Error{Code: keybox.Invalid, Message: "Invalid JSON body"}
+	errBodyTooLarge     = &keybox.Error{Code: codeTooLarge, Message: "Request body too large"}
+	errNotFound         = &keybox.Error{Code: keybox.NotFound, Message: "Not found"}
+	errMethodNotAllowed = &keybox.Error{Code: codeBadMethod, Message: "Method not allowed"}
+)
+
+var contentTypeJSON = []string{"application/json; charset=utf-8"}
+
+// writeJSON sends v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header()["Content-Type"] = contentTypeJSON
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // a failed write means the client has gone; nothing to tell it
+}
+
+// fail sends err as SPEC §1 says: a known error with its message and fields;
+// anything else as a 500 whose cause goes only to the log.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failWith(w, r, err, nil)
+}
+
+// failWith is fail with extra members in the body, such as the public API's
+// "success": false.
+func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
+	var e *keybox.Error
+	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == keybox.Internal {
+		id := requestID(w)
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("requestId", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id})
+		return
+	}
+	body := make(map[string]any, len(e.Fields)+len(extra)+1)
+	for k, v := range extra {
+		body[k] = v
+	}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	body["message"] = e.Message
+	writeJSON(w, statusOf[e.Code], body)
+}
+
+// decode reads a JSON object body into v. An empty body is an empty object
+// (curl -X POST with no data). A member of the wrong type becomes a
+// validation error naming it; anything unparseable is "Invalid JSON body".
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errBodyTooLarge
+		}
+		return errInvalidJSON
+	}
+	trimmed := strings.TrimSpace(string(body))
+	if trimmed == "" {
+		return nil
+	}
+	if trimmed[0] != '{' {
+		return errInvalidJSON
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return validationError(typeErr.Field, "must be "+kindName(typeErr.Type))
+		}
+		return errInvalidJSON
+	}
+	return nil
+}
+
+// validationError is the 400 "Validation error" of SPEC §3 for one member.
+func validationError(field, reason string) *keybox.Error {
+	return (&keybox.Error{Code: keybox.Invalid, Message: "Validation error"}).
+		With("errors", map[string]string{field: reason}).
+		With("details", field+" "+reason+".")
+}
+
+// kindName names the JSON type a Go type is decoded from.
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}

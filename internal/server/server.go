@@ -1,0 +1,139 @@
+// Package server is KeyBox's HTTP layer: routing, middleware, and handlers
+// that decode a request, make one call to the licensing service, and encode
+// its answer.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/keyboxhq/keybox/internal/licensing"
+)
+
+// DefaultBodyLimit bounds request bodies (SPEC §1).
+const DefaultBodyLimit = 1 << 20
+
+// Config holds the server's dependencies and settings.
+type Config struct {
+	Service *licensing.Service
+	Logger  *slog.Logger
+	// Now is the clock for responses that show the time (time.Now when nil).
+	Now func() time.Time
+	// BodyLimit bounds request bodies in bytes (DefaultBodyLimit when 0).
+	BodyLimit int64
+	// CORSOrigins may call the management API from a browser; "*" for any.
+	// The public license API allows every origin.
+	CORSOrigins []string
+}
+
+// Server is the HTTP handler of KeyBox.
+type Server struct {
+	svc       *licensing.Service
+	log       *slog.Logger
+	now       func() time.Time
+	bodyLimit int64
+	cors      map[string]bool
+	mux       *http.ServeMux
+}
+
+// New returns the handler for the whole API.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("server: a licensing service is required")
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.bodyLimit <= 0 {
+		s.bodyLimit = DefaultBodyLimit
+	}
+	s.cors = make(map[string]bool, len(cfg.CORSOrigins))
+	for _, o := range cfg.CORSOrigins {
+		s.cors[o] = true
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP runs every request through the middleware and the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := newResponseWriter(w)
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("requestId", rw.id), slog.Any("panic", p))
+			if !rw.wroteHeader {
+				s.fail(rw, r, errors.New("panic"))
+			}
+		}
+		s.logRequest(r, rw, time.Since(start))
+		rw.release()
+	}()
+	setSecurityHeaders(rw.Header())
+	if s.handleCORS(rw, r) {
+		return
+	}
+	if r.ContentLength > s.bodyLimit {
+		s.fail(rw, r, errBodyTooLarge)
+		return
+	}
+	r.Body = http.MaxBytesReader(rw, r.Body, s.bodyLimit)
+	s.route(rw, r)
+}
+
+// route dispatches to the mux, answering unknown paths and wrong methods
+// with SPEC's JSON errors instead of the mux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.fail(w, r, errMethodNotAllowed)
+		return
+	}
+	s.fail(w, r, errNotFound)
+}
+
+// headerProbe records what the mux's fallback handler would answer.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+
+func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration) {
+	level := slog.LevelInfo
+	if rw.status >= 500 {
+		level = slog.LevelError
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	s.log.LogAttrs(r.Context(), level, "request",
+		slog.String("requestId", rw.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", r.Pattern),
+		slog.Int("status", rw.status),
+		slog.Int64("bytes", rw.bytes),
+		slog.Duration("duration", d),
+		slog.String("remote", r.RemoteAddr),
+	)
+}
