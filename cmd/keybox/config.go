@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the server configuration of SPEC §9.
+type config struct {
+	addr           string
+	databaseURL    string
+	jwtSecret      string
+	tokenTTL       time.Duration
+	signupOpen     bool
+	rateLimit      bool
+	trustedProxies []netip.Prefix
+	logFormat      string
+	logLevel       slog.Level
+	corsOrigins    []string
+}
+
+const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
+
+// rawConfig holds the settings as text, first from the environment, then
+// overridden by flags, before loadConfig checks them all.
+type rawConfig struct {
+	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
+	trustedProxies, logFormat, logLevel, corsOrigins string
+}
+
+// loadConfig reads the environment and then the flags. Every invalid setting
+// is reported, one line each, in the returned error.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	raw := rawConfig{
+		port:           env("PORT", "5000"),
+		addr:           env("KEYBOX_ADDR", ""),
+		databaseURL:    env("KEYBOX_DATABASE_URL", defaultDatabaseURL),
+		jwtSecret:      getenv("KEYBOX_JWT_SECRET"),
+		tokenTTL:       env("KEYBOX_TOKEN_TTL", "30m"),
+		signup:         env("KEYBOX_SIGNUP", "open"),
+		rateLimit:      env("KEYBOX_RATE_LIMIT", "on"),
+		trustedProxies: env("KEYBOX_TRUSTED_PROXIES", ""),
+		logFormat:      env("KEYBOX_LOG_FORMAT", ""),
+		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
+		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
+	}
+	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&raw.port, "port", raw.port, "listen port (PORT)")
+	fs.StringVar(&raw.addr, "addr", raw.addr, "full listen address, overrides -port (KEYBOX_ADDR)")
+	fs.StringVar(&raw.databaseURL, "database-url", raw.databaseURL, "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
+	fs.StringVar(&raw.jwtSecret, "jwt-secret", raw.jwtSecret, "token signing secret, at least 32 bytes (KEYBOX_JWT_SECRET)")
+	fs.StringVar(&raw.tokenTTL, "token-ttl", raw.tokenTTL, "login token lifetime (KEYBOX_TOKEN_TTL)")
+	fs.StringVar(&raw.signup, "signup", raw.signup, "open or closed (KEYBOX_SIGNUP)")
+	fs.StringVar(&raw.rateLimit, "rate-limit", raw.rateLimit, "on or off (KEYBOX_RATE_LIMIT)")
+	fs.StringVar(&raw.trustedProxies, "trusted-proxies", raw.trustedProxies, "comma-separated CIDRs whose X-Forwarded-For is believed (KEYBOX_TRUSTED_PROXIES)")
+	fs.StringVar(&raw.logFormat, "log-format", raw.logFormat, "text or json; default text on a terminal, else json (KEYBOX_LOG_FORMAT)")
+	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
+	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return raw.check(name == "serve")
+}
+
+// check validates every setting; serving also needs a JWT secret with PostgreSQL.
+func (raw rawConfig) check(serving bool) (config, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	c := config{addr: raw.addr, databaseURL: raw.databaseURL, jwtSecret: raw.jwtSecret}
+
+	if c.addr == "" {
+		if p, err := strconv.Atoi(raw.port); err != nil || p < 0 || p > 65535 {
+			bad("PORT: %q is not a port number (0-65535)", raw.port)
+		}
+		c.addr = ":" + raw.port
+	} else if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		bad("KEYBOX_ADDR: %q is not host:port", c.addr)
+	}
+	if _, _, err := parseDatabaseURL(c.databaseURL); err != nil {
+		bad("KEYBOX_DATABASE_URL: %v", err)
+	}
+	if c.jwtSecret != "" && len(c.jwtSecret) < 32 {
+		bad("KEYBOX_JWT_SECRET: must be at least 32 bytes (got %d)", len(c.jwtSecret))
+	}
+	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.jwtSecret == "" {
+		bad("KEYBOX_JWT_SECRET: required with PostgreSQL (at least 32 bytes, the same on every server)")
+	}
+	if d, err := time.ParseDuration(raw.tokenTTL); err != nil || d <= 0 {
+		bad("KEYBOX_TOKEN_TTL: %q is not a positive duration such as 30m", raw.tokenTTL)
+	} else {
+		c.tokenTTL = d
+	}
+	switch raw.signup {
+	case "open":
+		c.signupOpen = true
+	case "closed":
+	default:
+		bad("KEYBOX_SIGNUP: %q must be open or closed", raw.signup)
+	}
+	switch raw.rateLimit {
+	case "on":
+		c.rateLimit = true
+	case "off":
+	default:
+		bad("KEYBOX_RATE_LIMIT: %q must be on or off", raw.rateLimit)
+	}
+	for _, s := range splitList(raw.trustedProxies) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			bad("KEYBOX_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", s)
+			continue
+		}
+		c.trustedProxies = append(c.trustedProxies, p.Masked())
+	}
+	switch raw.logFormat {
+	case "", "text", "json":
+		c.logFormat = raw.logFormat
+	default:
+		bad("KEYBOX_LOG_FORMAT: %q must be text or json", raw.logFormat)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
+		bad("KEYBOX_LOG_LEVEL: %q must be debug, info, warn or error", raw.logLevel)
+	}
+	c.corsOrigins = splitList(raw.corsOrigins)
+	return c, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseDatabaseURL returns the engine ("sqlite" or "postgres") and what to
+// open: a file path for SQLite, the URL itself for PostgreSQL.
+func parseDatabaseURL(u string) (engine, target string, err error) {
+	switch {
+	case strings.HasPrefix(u, "sqlite://"):
+		path := strings.TrimPrefix(u, "sqlite://")
+		if path == "" {
+			return "", "", errors.New("sqlite:// needs a file path, e.g. sqlite://./keybox-data/keybox.db")
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "postgres", u, nil
+	}
+	return "", "", fmt.Errorf("%q must start with sqlite:// or postgres://", redactURL(u))
+}
+
+// redactURL hides a password in a database URL before it is printed.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if name, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + name + ":xxxxx@" + host
+	}
+	return u
+}
+
+// newLogger builds the slog logger: text on a terminal, JSON otherwise.
+func newLogger(c config, stderr io.Writer) *slog.Logger {
+	format := c.logFormat
+	if format == "" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, opts))
+}

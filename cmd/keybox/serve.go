@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/server"
+)
+
+// shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", "error", err)
+		}
+	}()
+	tokens, err := auth.NewTokens(secret, cfg.tokenTTL, nil)
+	if err != nil {
+		return err
+	}
+	passwords, err := auth.NewPasswords(auth.DefaultCost, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return err
+	}
+	svc, err := licensing.New(licensing.Config{
+		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen,
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := server.New(server.Config{Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	engine, _, _ := parseDatabaseURL(cfg.databaseURL)
+	log.Info("listening", "addr", ln.Addr().String(), "database", engine, "version", version)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Error("shutdown", "error", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	v, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database schema is at version %d\n", v)
+	return nil
+}
