@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"context"
+
+	"github.com/keyboxhq/keybox"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +93,22 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("bad input changed the users: %d, want 1", n)
 		}
 	})
+}
+
+// panickyStore panics where login reads a user.
+type panickyStore struct{ keybox.Store }
+
+func (panickyStore) UserByEmail(context.Context, string) (keybox.User, error) {
+	panic("store exploded: SELECT secret FROM somewhere")
+}
+
+// TestPanicRecovery: a panic in a handler answers 500 without its cause, and
+// the server keeps serving.
+func TestPanicRecovery(t *testing.T) {
+	e := newEnv(t, panickyStore{storetest.SQLite(t)})
+	r := e.do("POST", "/auth/login", "", map[string]any{"email": "a@example.com", "password": "x"}).want(t, 500, "Internal server error")
+	if strings.Contains(string(r.raw), "exploded") || r.str("requestId") == "" {
+		t.Fatalf("500 body: %s", r.raw)
+	}
+	e.do("GET", "/healthz", "", nil).want(t, 200, "")
 }
