@@ -2,12 +2,11 @@ package server_test
 
 import (
 	"context"
-
-	"github.com/keyboxhq/keybox"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
