@@ -120,12 +120,7 @@ type Activation struct {
 type NullString string
 
 // MarshalJSON encodes an empty string as null.
-func (s NullString) MarshalJSON() ([]byte, error) {
-	if s == "" {
-		return []byte("null"), nil
-	}
-	return marshalString(string(s))
-}
+func (s NullString) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil }
 
 // UnmarshalJSON decodes null as the empty string.
 func (s *NullString) UnmarshalJSON(b []byte) error {

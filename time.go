@@ -38,13 +38,17 @@ func (t Time) String() string {
 
 // MarshalJSON encodes t as an RFC 3339 string with milliseconds, or null.
 func (t Time) MarshalJSON() ([]byte, error) {
+	return t.AppendJSON(make([]byte, 0, len(TimeLayout)+2)), nil
+}
+
+// AppendJSON appends t as MarshalJSON encodes it.
+func (t Time) AppendJSON(b []byte) []byte {
 	if t.IsZero() {
-		return []byte("null"), nil
+		return append(b, "null"...)
 	}
-	b := make([]byte, 0, len(TimeLayout)+2)
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, TimeLayout)
-	return append(b, '"'), nil
+	return append(b, '"')
 }
 
 // UnmarshalJSON accepts an RFC 3339 string or null.
@@ -64,7 +68,5 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	*t = NewTime(p)
 	return nil
 }
-
-func marshalString(s string) ([]byte, error) { return json.Marshal(s) }
 
 func unmarshalString(b []byte, s *string) error { return json.Unmarshal(b, s) }

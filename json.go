@@ -1,0 +1,206 @@
+package keybox
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// The domain types encode themselves by appending to a byte slice: a
+// dashboard answer holds thousands of licenses, and reflection plus one
+// validated MarshalJSON call per time field cost more than the database
+// read. The output is what encoding/json would produce (HTML characters are
+// not escaped), with fields in SPEC's order.
+
+// AppendJSON appends the user, without its password hash.
+func (u User) AppendJSON(b []byte) []byte {
+	b = append(b, `{"_id":`...)
+	b = AppendString(b, u.ID)
+	b = append(b, `,"name":`...)
+	b = AppendString(b, u.Name)
+	b = append(b, `,"email":`...)
+	b = AppendString(b, u.Email)
+	b = append(b, `,"role":`...)
+	b = AppendString(b, string(u.Role))
+	return appendStamps(b, u.CreatedAt, u.UpdatedAt)
+}
+
+// MarshalJSON encodes the user.
+func (u User) MarshalJSON() ([]byte, error) { return u.AppendJSON(nil), nil }
+
+// AppendJSONOpen appends the client without its closing brace, so that a
+// caller may add members.
+func (c Client) AppendJSONOpen(b []byte) []byte {
+	b = append(b, `{"_id":`...)
+	b = AppendString(b, c.ID)
+	b = append(b, `,"name":`...)
+	b = AppendString(b, c.Name)
+	b = append(b, `,"email":`...)
+	b = AppendString(b, c.Email)
+	b = append(b, `,"owner":`...)
+	b = AppendString(b, c.OwnerID)
+	return appendStampsOpen(b, c.CreatedAt, c.UpdatedAt)
+}
+
+// AppendJSON appends the client.
+func (c Client) AppendJSON(b []byte) []byte { return append(c.AppendJSONOpen(b), '}') }
+
+// MarshalJSON encodes the client.
+func (c Client) MarshalJSON() ([]byte, error) { return c.AppendJSON(nil), nil }
+
+// AppendJSONOpen appends the project without its closing brace.
+func (p Project) AppendJSONOpen(b []byte) []byte {
+	b = append(b, `{"_id":`...)
+	b = AppendString(b, p.ID)
+	b = append(b, `,"name":`...)
+	b = AppendString(b, p.Name)
+	b = append(b, `,"client":`...)
+	b = AppendString(b, p.ClientID)
+	return appendStampsOpen(b, p.CreatedAt, p.UpdatedAt)
+}
+
+// AppendJSON appends the project.
+func (p Project) AppendJSON(b []byte) []byte { return append(p.AppendJSONOpen(b), '}') }
+
+// MarshalJSON encodes the project.
+func (p Project) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil), nil }
+
+// AppendJSON appends the license.
+func (l License) AppendJSON(b []byte) []byte {
+	b = append(b, `{"_id":`...)
+	b = AppendString(b, l.ID)
+	b = append(b, `,"key":`...)
+	b = AppendString(b, l.Key)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(l.Duration), 10)
+	b = append(b, `,"issuedAt":`...)
+	b = l.IssuedAt.AppendJSON(b)
+	b = append(b, `,"expiresAt":`...)
+	b = l.ExpiresAt.AppendJSON(b)
+	b = append(b, `,"status":`...)
+	b = AppendString(b, string(l.Status))
+	b = append(b, `,"services":[`...)
+	for i, s := range l.Services {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, string(s))
+	}
+	b = append(b, `],"user":`...)
+	b = AppendString(b, l.OwnerID)
+	b = append(b, `,"client":`...)
+	b = AppendString(b, l.ClientID)
+	b = append(b, `,"project":`...)
+	b = AppendString(b, l.ProjectID)
+	b = append(b, `,"maxMachines":`...)
+	b = strconv.AppendInt(b, int64(l.MaxMachines), 10)
+	b = append(b, `,"machineId":`...)
+	b = l.MachineID.AppendJSON(b)
+	b = append(b, `,"instanceId":`...)
+	b = l.InstanceID.AppendJSON(b)
+	b = append(b, `,"productName":`...)
+	b = l.ProductName.AppendJSON(b)
+	b = append(b, `,"activatedAt":`...)
+	b = l.ActivatedAt.AppendJSON(b)
+	return append(appendStampsOpen(b, l.CreatedAt, l.UpdatedAt), '}')
+}
+
+// MarshalJSON encodes the license.
+func (l License) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil), nil }
+
+// AppendJSON appends the activation.
+func (a Activation) AppendJSON(b []byte) []byte {
+	b = append(b, `{"_id":`...)
+	b = AppendString(b, a.ID)
+	b = append(b, `,"license":`...)
+	b = AppendString(b, a.LicenseID)
+	b = append(b, `,"machineId":`...)
+	b = AppendString(b, a.MachineID)
+	b = append(b, `,"instanceId":`...)
+	b = AppendString(b, a.InstanceID)
+	b = append(b, `,"productName":`...)
+	b = AppendString(b, a.ProductName)
+	b = append(b, `,"activatedAt":`...)
+	b = a.ActivatedAt.AppendJSON(b)
+	b = append(b, `,"lastValidatedAt":`...)
+	b = a.LastValidatedAt.AppendJSON(b)
+	return appendStamps(b, a.CreatedAt, a.UpdatedAt)
+}
+
+// MarshalJSON encodes the activation.
+func (a Activation) MarshalJSON() ([]byte, error) { return a.AppendJSON(nil), nil }
+
+func appendStampsOpen(b []byte, created, updated Time) []byte {
+	b = append(b, `,"createdAt":`...)
+	b = created.AppendJSON(b)
+	b = append(b, `,"updatedAt":`...)
+	return updated.AppendJSON(b)
+}
+
+func appendStamps(b []byte, created, updated Time) []byte {
+	return append(appendStampsOpen(b, created, updated), '}')
+}
+
+// AppendJSON appends the string, or null when it is empty.
+func (s NullString) AppendJSON(b []byte) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return AppendString(b, string(s))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string, escaping as encoding/json does
+// without HTML escaping: quotes, backslashes, control characters, invalid
+// UTF-8 (as U+FFFD) and the JavaScript line separators U+2028 and U+2029.
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
