@@ -131,6 +131,10 @@ type LicenseFilter struct {
 	Status    Status    // status at Now, when set
 	Now       time.Time // the instant Status is judged at
 	Query     string    // substring of the key, case-insensitive
+	// ExpiresBefore keeps licenses whose expiry is before it, when set.
+	ExpiresBefore time.Time
+	// SoonestFirst orders by expiry instead of newest first.
+	SoonestFirst bool
 	Page
 }
 

@@ -30,15 +30,17 @@ func (q queries) Clients(ctx context.Context, f keybox.ClientFilter) ([]keybox.C
 		w.add("id = " + w.arg(f.ID))
 	}
 	w.like(f.Query, "name", "email")
-	return page(ctx, q, &w, f.Page, "clients", clientColumns, scanClient)
+	return page(ctx, q, &w, f.Page, "clients", clientColumns, newestFirst, scanClient)
 }
 
+const newestFirst = "created_at DESC, id DESC"
+
 // page runs a filtered list query and, when it is paginated, the count of all matches.
-func page[T any](ctx context.Context, q queries, w *where, p keybox.Page, table, columns string, scan func(scanner) (T, error)) ([]T, int, error) {
+func page[T any](ctx context.Context, q queries, w *where, p keybox.Page, table, columns, order string, scan func(scanner) (T, error)) ([]T, int, error) {
 	cond := w.String()
 	countArgs := append([]any(nil), w.args...)
 	lim := w.limit(p.Limit, p.Offset)
-	rows, err := q.query(ctx, `SELECT `+columns+` FROM `+table+cond+` ORDER BY created_at DESC, id DESC`+lim, w.args...)
+	rows, err := q.query(ctx, `SELECT `+columns+` FROM `+table+cond+` ORDER BY `+order+lim, w.args...)
 	items, err := collect(rows, err, scan)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", table, err)

@@ -85,7 +85,14 @@ func (q queries) Licenses(ctx context.Context, f keybox.LicenseFilter) ([]keybox
 		w.add("status = " + w.arg(string(f.Status)))
 	}
 	w.like(f.Query, "license_key")
-	return page(ctx, q, &w, f.Page, "licenses", licenseColumns, scanLicense)
+	if !f.ExpiresBefore.IsZero() {
+		w.add("expires_at < " + w.arg(f.ExpiresBefore.UnixMilli()))
+	}
+	order := newestFirst
+	if f.SoonestFirst {
+		order = "expires_at, id"
+	}
+	return page(ctx, q, &w, f.Page, "licenses", licenseColumns, order, scanLicense)
 }
 
 func (q queries) LicenseCounts(ctx context.Context, ownerID string, now time.Time) (map[keybox.Status]int, error) {

@@ -30,7 +30,7 @@ func (q queries) Projects(ctx context.Context, f keybox.ProjectFilter) ([]keybox
 		w.add("client_id = " + w.arg(f.ClientID))
 	}
 	w.like(f.Query, "name")
-	return page(ctx, q, &w, f.Page, "projects", projectColumns, scanProject)
+	return page(ctx, q, &w, f.Page, "projects", projectColumns, newestFirst, scanProject)
 }
 
 func (t *tx) CreateProject(ctx context.Context, p keybox.Project) error {
