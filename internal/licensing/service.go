@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -22,6 +23,8 @@ type Config struct {
 	IDs       *keybox.IDs
 	Now       func() time.Time // the clock; time.Now when nil
 	Logger    *slog.Logger
+	// Random is the source of license keys (crypto/rand when nil).
+	Random io.Reader
 	// SignupClosed refuses new accounts through the API.
 	SignupClosed bool
 }
@@ -34,6 +37,7 @@ type Service struct {
 	ids          *keybox.IDs
 	clock        func() time.Time
 	log          *slog.Logger
+	random       io.Reader
 	signupClosed bool
 }
 
@@ -44,7 +48,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
-		clock: cfg.Now, log: cfg.Logger, signupClosed: cfg.SignupClosed,
+		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -81,3 +85,7 @@ func storeErr(err error, notFound *keybox.Error, op string) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// licensesChanged tells the validation cache that licenses changed; with no
+// keys, any license may have (a cascade delete).
+func (s *Service) licensesChanged(keys ...string) {}

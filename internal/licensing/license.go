@@ -1,0 +1,361 @@
+package licensing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/keyboxhq/keybox"
+)
+
+// Messages of SPEC §5.
+var (
+	errClientProjectRequired = fail(keybox.Invalid, "Client & Project required")
+	errLicenseNotFound       = fail(keybox.NotFound, "License not found")
+	errKeyTaken              = fail(keybox.Conflict, "License key already exists").With("field", "key")
+	errInvalidKey            = fail(keybox.Invalid, "Invalid license key: use 4 to 128 printable characters without spaces")
+	errInvalidMaxMachines    = fail(keybox.Invalid, "Invalid maxMachines: use an integer from 1 to 1000")
+	errSeatsInUse            = fail(keybox.Conflict, "maxMachines is below the seats in use; free a seat first").With("field", "maxMachines")
+	errExpiredToggle         = fail(keybox.Conflict, "Expired license cannot be toggled; renew it instead")
+	errActivationNotFound    = fail(keybox.NotFound, "Activation not found")
+	errInvalidStatus         = fail(keybox.Invalid, "Invalid status: use PENDING, ACTIVE, EXPIRED or REVOKED")
+	errInvalidProductName    = fail(keybox.Invalid, "Invalid productName: use a string of at most 200 characters")
+)
+
+// newLicense returns a PENDING license for project p. Its clock has not
+// started: issuedAt and expiresAt are provisional until the first activation.
+func (s *Service) newLicense(p keybox.Project, duration int, services []keybox.Service, seats int, now keybox.Time) keybox.License {
+	return keybox.License{
+		ID: s.newID(now), Duration: duration, IssuedAt: now, ExpiresAt: addMonths(now, duration),
+		Status: keybox.StatusPending, Services: services, OwnerID: p.OwnerID, ClientID: p.ClientID, ProjectID: p.ID,
+		MaxMachines: seats, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// withNewKey runs create in a transaction after giving l a fresh key (unless
+// it already has an imported one). A generated key that collides, which 100
+// random bits make all but impossible, is drawn again.
+func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func(keybox.Tx) error) error {
+	imported := l.Key != ""
+	for attempt := 0; ; attempt++ {
+		if !imported {
+			key, err := newKey(s.random)
+			if err != nil {
+				return err
+			}
+			l.Key = key
+		}
+		err := s.store.Update(ctx, create)
+		if errors.Is(err, keybox.ErrDuplicate) {
+			if imported {
+				return errKeyTaken
+			}
+			if attempt < 3 {
+				continue
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("create license: %w", err)
+		}
+		return nil
+	}
+}
+
+// NewLicense is the body of POST /license/create.
+type NewLicense struct {
+	Duration    Int             `json:"duration"`
+	ClientID    Text            `json:"clientId"`
+	ProjectID   Text            `json:"projectId"`
+	Services    json.RawMessage `json:"services"`
+	MaxMachines Int             `json:"maxMachines"`
+	Key         Text            `json:"key"`
+	ProductName Text            `json:"productName"`
+}
+
+func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+// CreateLicense issues a PENDING license for one of the caller's projects.
+func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLicense) (keybox.License, error) {
+	if !in.Duration.In(MinDuration, MaxDuration) {
+		return keybox.License{}, errInvalidDuration
+	}
+	if in.ClientID.Blank() || in.ProjectID.Blank() {
+		return keybox.License{}, errClientProjectRequired
+	}
+	services := []keybox.Service{keybox.ServiceHosting}
+	if !absent(in.Services) {
+		var ok bool
+		if services, ok = parseServices(in.Services); !ok {
+			return keybox.License{}, errServicesRequired
+		}
+	}
+	seats := 1
+	if in.MaxMachines.Present {
+		if !in.MaxMachines.In(1, MaxMachinesCap) {
+			return keybox.License{}, errInvalidMaxMachines
+		}
+		seats = in.MaxMachines.Value
+	}
+	if in.Key.Present && (in.Key.WrongType || !validImportedKey(in.Key.Value)) {
+		return keybox.License{}, errInvalidKey
+	}
+	product, err := checkProductName(in.ProductName)
+	if err != nil {
+		return keybox.License{}, err
+	}
+	now := s.now()
+	p := keybox.Project{ID: in.ProjectID.Value, ClientID: in.ClientID.Value, OwnerID: owner.ID}
+	l := s.newLicense(p, in.Duration.Value, services, seats, now)
+	l.Key, l.ProductName = in.Key.Value, keybox.NullString(product)
+	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
+		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
+			return storeErr(err, errClientNotFound, "create license")
+		}
+		project, err := tx.Project(ctx, owner.ID, p.ID)
+		if err != nil {
+			return storeErr(err, errProjectNotFound, "create license")
+		}
+		if project.ClientID != p.ClientID {
+			return errProjectNotFound
+		}
+		return tx.CreateLicense(ctx, l)
+	})
+	if err != nil {
+		return keybox.License{}, err
+	}
+	s.licensesChanged(l.Key) // a key deleted and imported again must not be served from memory
+	return l, nil
+}
+
+func checkProductName(t Text) (string, error) {
+	if t.WrongType || tooLong(t.Trimmed()) {
+		return "", errInvalidProductName
+	}
+	return t.Trimmed(), nil
+}
+
+// LicenseList is GET /license's query.
+type LicenseList struct {
+	ListInput
+	ClientID  string
+	ProjectID string
+	Status    string
+}
+
+// Licenses lists the caller's licenses, newest first, with their status at now.
+func (s *Service) Licenses(ctx context.Context, owner keybox.User, in LicenseList) ([]keybox.License, int, ListInput, error) {
+	p, err := in.page()
+	if err != nil {
+		return nil, 0, in.ListInput, err
+	}
+	status := keybox.Status(strings.ToUpper(strings.TrimSpace(in.Status)))
+	if status != "" && !status.Valid() {
+		return nil, 0, in.ListInput, errInvalidStatus
+	}
+	now := s.clock()
+	list, total, err := s.store.Licenses(ctx, keybox.LicenseFilter{
+		OwnerID: owner.ID, ClientID: in.ClientID, ProjectID: in.ProjectID, Status: status, Now: now,
+		Query: strings.TrimSpace(in.Query), Page: p,
+	})
+	if err != nil {
+		return nil, 0, in.ListInput, fmt.Errorf("licenses: %w", err)
+	}
+	return presentAll(list, now), total, in.ListInput, nil
+}
+
+// ownLicense returns a license by key if the caller owns it; a foreign key
+// looks missing.
+func ownLicense(ctx context.Context, q keybox.Queries, owner keybox.User, key string) (keybox.License, error) {
+	l, err := q.License(ctx, key)
+	if err != nil {
+		return keybox.License{}, storeErr(err, errLicenseNotFound, "license")
+	}
+	if l.OwnerID != owner.ID {
+		return keybox.License{}, errLicenseNotFound
+	}
+	return l, nil
+}
+
+// ownLicenseForUpdate is ownLicense with the row locked for the transaction.
+func ownLicenseForUpdate(ctx context.Context, tx keybox.Tx, owner keybox.User, key string) (keybox.License, error) {
+	l, err := tx.LicenseForUpdate(ctx, key)
+	if err != nil {
+		return keybox.License{}, storeErr(err, errLicenseNotFound, "license")
+	}
+	if l.OwnerID != owner.ID {
+		return keybox.License{}, errLicenseNotFound
+	}
+	return l, nil
+}
+
+// License returns one of the caller's licenses and its activations.
+func (s *Service) License(ctx context.Context, owner keybox.User, key string) (keybox.License, []keybox.Activation, error) {
+	l, err := ownLicense(ctx, s.store, owner, key)
+	if err != nil {
+		return keybox.License{}, nil, err
+	}
+	acts, err := s.store.Activations(ctx, l.ID)
+	if err != nil {
+		return keybox.License{}, nil, fmt.Errorf("license activations: %w", err)
+	}
+	return present(l, s.clock()), acts, nil
+}
+
+// updateLicense runs change on the caller's license, locked, and stores the result.
+func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key string, change func(tx keybox.Tx, l *keybox.License) error) (keybox.License, error) {
+	var l keybox.License
+	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+		var err error
+		if l, err = ownLicenseForUpdate(ctx, tx, owner, key); err != nil {
+			return err
+		}
+		if err := change(tx, &l); err != nil {
+			return err
+		}
+		l.UpdatedAt = s.now()
+		return tx.UpdateLicense(ctx, l)
+	})
+	if err != nil {
+		return keybox.License{}, err
+	}
+	s.licensesChanged(key)
+	return present(l, s.clock()), nil
+}
+
+// ToggleRevoke is SPEC §5's toggle: ACTIVE or PENDING → REVOKED; REVOKED →
+// ACTIVE if it was ever activated, else PENDING; an EXPIRED license must be
+// renewed instead.
+func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key string) (keybox.License, error) {
+	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+		switch statusAt(*l, s.clock()) {
+		case keybox.StatusExpired:
+			return errExpiredToggle
+		case keybox.StatusRevoked:
+			l.Status = keybox.StatusPending
+			if clockStarted(*l) {
+				l.Status = keybox.StatusActive
+			}
+		default:
+			l.Status = keybox.StatusRevoked
+		}
+		return nil
+	})
+}
+
+// Renewal is the body of POST /license/renew/:key.
+type Renewal struct {
+	Duration Int `json:"duration"`
+}
+
+// Renew adds months to a license. Once its clock has started, expiry moves
+// to max(now, expiresAt) + n months and an EXPIRED license is ACTIVE again;
+// before, the months are added to its duration. Either way duration counts
+// every month sold.
+func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in Renewal) (keybox.License, error) {
+	if !in.Duration.In(MinDuration, MaxDuration) {
+		return keybox.License{}, errInvalidDuration
+	}
+	n := in.Duration.Value
+	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+		l.Duration += n
+		if !clockStarted(*l) {
+			l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)
+			return nil
+		}
+		from := l.ExpiresAt
+		if now := s.now(); now.After(from.Time) {
+			from = now
+		}
+		l.ExpiresAt = addMonths(from, n)
+		if l.Status == keybox.StatusExpired || l.Status == keybox.StatusActive {
+			l.Status = keybox.StatusActive
+		}
+		return nil
+	})
+}
+
+// LicensePatch is the body of PATCH /license/:key.
+type LicensePatch struct {
+	MaxMachines Int             `json:"maxMachines"`
+	Services    json.RawMessage `json:"services"`
+	ProductName Text            `json:"productName"`
+}
+
+// PatchLicense changes a license's seats, services or product. Seats cannot
+// go below those in use.
+func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key string, in LicensePatch) (keybox.License, error) {
+	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
+		return keybox.License{}, errInvalidMaxMachines
+	}
+	var services []keybox.Service
+	if !absent(in.Services) {
+		var ok bool
+		if services, ok = parseServices(in.Services); !ok {
+			return keybox.License{}, errServicesRequired
+		}
+	}
+	product, err := checkProductName(in.ProductName)
+	if err != nil {
+		return keybox.License{}, err
+	}
+	return s.updateLicense(ctx, owner, key, func(tx keybox.Tx, l *keybox.License) error {
+		if in.MaxMachines.Present {
+			acts, err := tx.Activations(ctx, l.ID)
+			if err != nil {
+				return err
+			}
+			if in.MaxMachines.Value < len(acts) {
+				return errSeatsInUse
+			}
+			l.MaxMachines = in.MaxMachines.Value
+		}
+		if services != nil {
+			l.Services = services
+		}
+		if in.ProductName.Present {
+			l.ProductName = keybox.NullString(product)
+		}
+		return nil
+	})
+}
+
+// RemoveActivation frees a seat (a customer's lost laptop). The license's
+// machineId/instanceId keep showing its oldest remaining binding.
+func (s *Service) RemoveActivation(ctx context.Context, owner keybox.User, key, activationID string) error {
+	_, err := s.updateLicense(ctx, owner, key, func(tx keybox.Tx, l *keybox.License) error {
+		if err := tx.DeleteActivation(ctx, l.ID, activationID); err != nil {
+			return storeErr(err, errActivationNotFound, "remove activation")
+		}
+		acts, err := tx.Activations(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		showFirstBinding(l, acts)
+		return nil
+	})
+	return err
+}
+
+// showFirstBinding sets the license's machineId/instanceId, kept for KeyBox
+// compatibility, to its oldest seat (or null when it has none).
+func showFirstBinding(l *keybox.License, acts []keybox.Activation) {
+	l.MachineID, l.InstanceID = "", ""
+	if len(acts) > 0 {
+		l.MachineID, l.InstanceID = keybox.NullString(acts[0].MachineID), keybox.NullString(acts[0].InstanceID)
+	}
+}
+
+// UserLicenses is KeyBox's user view: an account and how many licenses it owns.
+func (s *Service) UserLicenses(ctx context.Context, caller keybox.User, id string) (keybox.User, int, error) {
+	u, err := s.User(ctx, caller, id)
+	if err != nil {
+		return keybox.User{}, 0, err
+	}
+	_, n, err := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: u.ID, Page: keybox.Page{Limit: 1}})
+	if err != nil {
+		return keybox.User{}, 0, fmt.Errorf("count licenses: %w", err)
+	}
+	return u, n, nil
+}

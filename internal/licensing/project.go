@@ -1,0 +1,177 @@
+package licensing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/keyboxhq/keybox"
+)
+
+// Messages of SPEC §4.
+var (
+	errProjectInputRequired = fail(keybox.Invalid, "Client ID & Project name required")
+	errInvalidDuration      = fail(keybox.Invalid, "Invalid duration")
+	errServicesRequired     = fail(keybox.Invalid, "At least one service is required")
+	errProjectNotFound      = fail(keybox.NotFound, "Project not found")
+	errProjectHasLicenses   = fail(keybox.Conflict, "Project has licenses; delete them first or pass ?cascade=true")
+	errProjectNameRequired  = fail(keybox.Invalid, "Project name required")
+)
+
+// NewProjectWithLicense is the body of POST /projects/createProject.
+type NewProjectWithLicense struct {
+	ClientID    Text            `json:"clientId"`
+	ProjectName Text            `json:"projectName"`
+	Duration    Int             `json:"duration"`
+	Services    json.RawMessage `json:"services"`
+}
+
+// CreateProjectWithLicense creates a project and its first license in one
+// transaction: when any step fails, neither exists.
+func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.User, in NewProjectWithLicense) (keybox.Project, keybox.License, error) {
+	if in.ClientID.Blank() || in.ProjectName.Blank() || in.ProjectName.WrongType {
+		return keybox.Project{}, keybox.License{}, errProjectInputRequired
+	}
+	if !in.Duration.In(MinDuration, MaxDuration) {
+		return keybox.Project{}, keybox.License{}, errInvalidDuration
+	}
+	services, ok := parseServices(in.Services)
+	if !ok {
+		return keybox.Project{}, keybox.License{}, errServicesRequired
+	}
+	name, err := checkProjectName(in.ProjectName)
+	if err != nil {
+		return keybox.Project{}, keybox.License{}, err
+	}
+	now := s.now()
+	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
+	l := s.newLicense(p, in.Duration.Value, services, 1, now)
+	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
+		if _, err := tx.Client(ctx, owner.ID, in.ClientID.Value); err != nil {
+			return storeErr(err, errClientNotFound, "create project")
+		}
+		if err := tx.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		return tx.CreateLicense(ctx, l)
+	})
+	if err != nil {
+		return keybox.Project{}, keybox.License{}, err
+	}
+	return p, l, nil
+}
+
+// checkProjectName applies the length rule to a present, non-blank name.
+func checkProjectName(t Text) (string, error) {
+	var fe fieldErrors
+	fe.checkText("name", t)
+	return t.Trimmed(), fe.err()
+}
+
+// NewProject is the body of POST /projects.
+type NewProject struct {
+	ClientID Text `json:"clientId"`
+	Name     Text `json:"name"`
+}
+
+// CreateProject creates a project without a license.
+func (s *Service) CreateProject(ctx context.Context, owner keybox.User, in NewProject) (keybox.Project, error) {
+	if in.ClientID.Blank() || in.Name.Blank() {
+		return keybox.Project{}, errProjectInputRequired
+	}
+	name, err := checkProjectName(in.Name)
+	if err != nil {
+		return keybox.Project{}, err
+	}
+	now := s.now()
+	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
+	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
+			return storeErr(err, errClientNotFound, "create project")
+		}
+		return tx.CreateProject(ctx, p)
+	})
+	if err != nil {
+		return keybox.Project{}, err
+	}
+	return p, nil
+}
+
+// ProjectList is GET /projects' query.
+type ProjectList struct {
+	ListInput
+	ClientID string
+}
+
+// Projects lists the caller's projects, newest first.
+func (s *Service) Projects(ctx context.Context, owner keybox.User, in ProjectList) ([]keybox.Project, int, ListInput, error) {
+	p, err := in.page()
+	if err != nil {
+		return nil, 0, in.ListInput, err
+	}
+	list, total, err := s.store.Projects(ctx, keybox.ProjectFilter{
+		OwnerID: owner.ID, ClientID: in.ClientID, Query: strings.TrimSpace(in.Query), Page: p,
+	})
+	if err != nil {
+		return nil, 0, in.ListInput, fmt.Errorf("projects: %w", err)
+	}
+	return list, total, in.ListInput, nil
+}
+
+// Project returns one of the caller's projects.
+func (s *Service) Project(ctx context.Context, owner keybox.User, id string) (keybox.Project, error) {
+	p, err := s.store.Project(ctx, owner.ID, id)
+	if err != nil {
+		return keybox.Project{}, storeErr(err, errProjectNotFound, "project")
+	}
+	return p, nil
+}
+
+// ProjectPatch is the body of PATCH /projects/:id.
+type ProjectPatch struct {
+	Name Text `json:"name"`
+}
+
+// RenameProject changes a project's name.
+func (s *Service) RenameProject(ctx context.Context, owner keybox.User, id string, in ProjectPatch) (keybox.Project, error) {
+	if in.Name.Blank() {
+		return keybox.Project{}, errProjectNameRequired
+	}
+	name, err := checkProjectName(in.Name)
+	if err != nil {
+		return keybox.Project{}, err
+	}
+	var p keybox.Project
+	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+		var err error
+		if p, err = tx.Project(ctx, owner.ID, id); err != nil {
+			return storeErr(err, errProjectNotFound, "rename project")
+		}
+		p.Name, p.UpdatedAt = name, s.now()
+		return tx.UpdateProject(ctx, p)
+	})
+	if err != nil {
+		return keybox.Project{}, err
+	}
+	return p, nil
+}
+
+// DeleteProject deletes a project; with cascade, its licenses and their
+// activations too. Without it, a project with licenses stays.
+func (s *Service) DeleteProject(ctx context.Context, owner keybox.User, id string, cascade bool) error {
+	err := s.store.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteProject(ctx, owner.ID, id, cascade) })
+	switch {
+	case errors.Is(err, keybox.ErrNotFound):
+		return errProjectNotFound
+	case errors.Is(err, keybox.ErrInUse):
+		return errProjectHasLicenses
+	case err != nil:
+		return fmt.Errorf("delete project: %w", err)
+	}
+	if cascade {
+		s.licensesChanged()
+	}
+	return nil
+}
