@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,11 +44,12 @@ func (c *clock) Add(d time.Duration) {
 
 // env is a real server over a real store, reached over loopback HTTP.
 type env struct {
-	t     *testing.T
-	url   string
-	store keybox.Store
-	svc   *licensing.Service
-	clock *clock
+	t      testing.TB
+	url    string
+	server *server.Server
+	store  keybox.Store
+	svc    *licensing.Service
+	clock  *clock
 }
 
 type envOption func(*licensing.Config, *server.Config)
@@ -72,7 +74,7 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env), opts ...envOption) 
 	})
 }
 
-func newEnv(t *testing.T, store keybox.Store, opts ...envOption) *env {
+func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)}
 	tokens, err := auth.NewTokens([]byte(testSecret), 30*time.Minute, clk.Now)
@@ -83,7 +85,13 @@ func newEnv(t *testing.T, store keybox.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now}
+	// Seeded ids and keys: answers are the same on every run and engine,
+	// so golden files can hold them exactly.
+	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now, IDs: ids, Random: rand.NewChaCha8([32]byte{2})}
 	sc := server.Config{Now: clk.Now}
 	for _, o := range opts {
 		o(&lc, &sc)
@@ -99,7 +107,7 @@ func newEnv(t *testing.T, store keybox.Store, opts ...envOption) *env {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &env{t: t, url: ts.URL, store: store, svc: svc, clock: clk}
+	return &env{t: t, url: ts.URL, server: h, store: store, svc: svc, clock: clk}
 }
 
 // response is a decoded JSON answer.
@@ -156,7 +164,7 @@ func (e *env) do(method, path, token string, body any) response {
 }
 
 // want checks the status and message of an answer.
-func (r response) want(t *testing.T, status int, message string) response {
+func (r response) want(t testing.TB, status int, message string) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("got status %d (%s), want %d", r.status, r.raw, status)
@@ -214,4 +222,48 @@ func (e *env) doHeader(method, path string, authorization []string) response {
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	_ = json.Unmarshal(raw, &out.body)
 	return out
+}
+
+// client creates a client and returns its id.
+func (e *env) client(token, name, email string) string {
+	e.t.Helper()
+	r := e.do("POST", "/clients", token, map[string]any{"name": name, "email": email}).want(e.t, 201, "Client created successfully")
+	return r.body["client"].(map[string]any)["_id"].(string)
+}
+
+// projectWithLicense creates a project and its first license and returns the project id and key.
+func (e *env) projectWithLicense(token, clientID, name string) (string, string) {
+	e.t.Helper()
+	r := e.do("POST", "/projects/createProject", token, map[string]any{
+		"clientId": clientID, "projectName": name, "duration": 3, "services": []string{"Hosting"},
+	}).want(e.t, 201, "Project and License created successfully")
+	return r.body["project"].(map[string]any)["_id"].(string), r.body["license"].(map[string]any)["key"].(string)
+}
+
+// obj returns a nested object of an answer.
+func (r response) obj(key string) map[string]any {
+	m, _ := r.body[key].(map[string]any)
+	return m
+}
+
+// list returns a nested array of an answer.
+func (r response) list(key string) []any {
+	l, _ := r.body[key].([]any)
+	return l
+}
+
+func storeSQLite(t *testing.T) keybox.Store { return storetest.SQLite(t) }
+
+// routes lists the server's route patterns.
+func (e *env) routes() []string { return e.server.Routes() }
+
+// openEngine opens a fresh store of the named engine.
+func openEngine(tb testing.TB, name string) keybox.Store {
+	for _, e := range storetest.Engines() {
+		if e.Name == name {
+			return e.Open(tb)
+		}
+	}
+	tb.Fatalf("no engine %q", name)
+	return nil
 }

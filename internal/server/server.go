@@ -36,6 +36,7 @@ type Server struct {
 	bodyLimit int64
 	cors      map[string]bool
 	mux       *http.ServeMux
+	patterns  []string
 }
 
 // New returns the handler for the whole API.
