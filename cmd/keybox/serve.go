@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/auth"
@@ -71,6 +72,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	engine, _, _ := parseDatabaseURL(cfg.databaseURL)
 	log.Info("listening", "addr", ln.Addr().String(), "database", engine, "version", version)
+
+	// Background work stops with workCtx, after the last request has finished.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var work sync.WaitGroup
+	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
+	defer func() {
+		stopWork()
+		work.Wait()
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
