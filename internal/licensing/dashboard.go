@@ -141,6 +141,7 @@ func (s *Service) Stats(ctx context.Context, owner keybox.User) (Stats, error) {
 	for _, d := range daily {
 		perDay[d.Day] = d.Count
 	}
+	perDay[today] += s.counts.pending(owner.ID, today)
 	for d := from; d <= today; d++ {
 		st.Validations = append(st.Validations, DayCount{Date: d.String(), Count: perDay[d]})
 	}

@@ -27,6 +27,11 @@ type Config struct {
 	Random io.Reader
 	// SignupClosed refuses new accounts through the API.
 	SignupClosed bool
+	// CacheTTL bounds how long /validate may answer from memory a license
+	// that another server could have changed (DefaultCacheTTL when 0).
+	CacheTTL time.Duration
+	// CacheSize bounds the keys /validate holds in memory (DefaultCacheSize when 0).
+	CacheSize int
 }
 
 // Service is the licensing service.
@@ -39,6 +44,8 @@ type Service struct {
 	log          *slog.Logger
 	random       io.Reader
 	signupClosed bool
+	cache        *licenseCache
+	counts       *counter
 }
 
 // New returns a Service.
@@ -49,6 +56,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
+		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -86,6 +94,10 @@ func storeErr(err error, notFound *keybox.Error, op string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// licensesChanged tells the validation cache that licenses changed; with no
-// keys, any license may have (a cascade delete).
-func (s *Service) licensesChanged(keys ...string) {}
+// licensesChanged tells the validation cache that licenses changed, after
+// the change is committed; with no keys, any license may have (a cascade
+// delete).
+func (s *Service) licensesChanged(keys ...string) { s.cache.forget(keys...) }
+
+// StoreStats describes the database pools and work, for metrics.
+func (s *Service) StoreStats() keybox.StoreStats { return s.store.Stats() }

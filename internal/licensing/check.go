@@ -1,0 +1,271 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/keyboxhq/keybox"
+)
+
+// Answers of the public license API (SPEC §7).
+var (
+	errKeyRequired     = fail(keybox.Invalid, "License key is required")
+	errRevoked         = fail(keybox.Forbidden, "License has been revoked")
+	errExpired         = fail(keybox.Forbidden, "License has expired")
+	errWrongProduct    = fail(keybox.Forbidden, "License key is not valid for this product")
+	errOtherMachine    = fail(keybox.Forbidden, "License already activated on another machine")
+	errOtherInstance   = fail(keybox.Forbidden, "License already activated on another instance")
+	errNotOnThisDevice = fail(keybox.NotFound, "License is not activated on this machine")
+)
+
+// ErrUnknownKey reports whether err is the answer for a key that does not
+// exist, which the rate limiter counts as a guess.
+func ErrUnknownKey(err error) bool { return errors.Is(err, errLicenseNotFound) }
+
+// Check is what a shipped application sends: its key and, depending on the
+// SDK's generation, any of machine, instance and product.
+type Check struct {
+	Key         string `json:"key"`
+	MachineID   string `json:"machineId"`
+	InstanceID  string `json:"instanceId"`
+	ProductName string `json:"productName"`
+}
+
+// same is SPEC §7's comparison: a field counts only when both sides have one.
+func same(stored, sent string) bool { return stored == "" || sent == "" || stored == sent }
+
+// holdsSeat reports whether the seat is this machine and instance.
+func holdsSeat(a keybox.Activation, c Check) bool {
+	return same(a.MachineID, c.MachineID) && same(a.InstanceID, c.InstanceID)
+}
+
+// onlyInstanceDiffers reports whether some seat is this machine on another instance.
+func onlyInstanceDiffers(acts []keybox.Activation, c Check) bool {
+	if c.MachineID == "" {
+		return false
+	}
+	for _, a := range acts {
+		if a.MachineID == c.MachineID && !same(a.InstanceID, c.InstanceID) {
+			return true
+		}
+	}
+	return false
+}
+
+// Activation is a successful activation.
+type Activation struct {
+	// Already is true when this machine held a seat before (idempotent).
+	Already bool
+	Seat    keybox.Activation
+	License keybox.License
+}
+
+// Activate binds the key to the caller's machine, taking a seat unless it
+// already holds one. The license row is locked for the check and the
+// insert, so concurrent activations never exceed maxMachines.
+func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
+	if c.Key == "" {
+		return Activation{}, errKeyRequired
+	}
+	var out Activation
+	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+		l, err := tx.LicenseForUpdate(ctx, c.Key)
+		if err != nil {
+			return storeErr(err, errLicenseNotFound, "activate")
+		}
+		now := s.now()
+		switch statusAt(l, now.Time) {
+		case keybox.StatusRevoked:
+			return errRevoked
+		case keybox.StatusExpired:
+			return errExpired
+		}
+		if !same(string(l.ProductName), c.ProductName) {
+			return errWrongProduct
+		}
+		acts, err := tx.Activations(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		for _, a := range acts {
+			if holdsSeat(a, c) {
+				out = Activation{Already: true, Seat: a, License: l}
+				return nil
+			}
+		}
+		if len(acts) >= l.MaxMachines {
+			if onlyInstanceDiffers(acts, c) {
+				return errOtherInstance
+			}
+			return errOtherMachine
+		}
+		seat := keybox.Activation{
+			ID: s.newID(now), LicenseID: l.ID, MachineID: c.MachineID, InstanceID: c.InstanceID,
+			ProductName: c.ProductName, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.CreateActivation(ctx, seat); err != nil {
+			return err
+		}
+		if l.Status == keybox.StatusPending {
+			// The clock starts at the first activation, as KeyBox documents.
+			l.Status, l.ActivatedAt, l.IssuedAt = keybox.StatusActive, now, now
+			l.ExpiresAt = addMonths(now, l.Duration)
+		}
+		if l.ProductName == "" {
+			l.ProductName = keybox.NullString(c.ProductName)
+		}
+		showFirstBinding(&l, append(acts, seat))
+		l.UpdatedAt = now
+		out = Activation{Seat: seat, License: l}
+		return tx.UpdateLicense(ctx, l)
+	})
+	if err != nil {
+		return Activation{}, err
+	}
+	if !out.Already {
+		s.licensesChanged(c.Key)
+	}
+	return out, nil
+}
+
+// Deactivate releases this machine's seat; the license stays as it is. A
+// request naming neither machine nor instance releases only a seat that
+// names neither.
+func (s *Service) Deactivate(ctx context.Context, c Check) error {
+	if c.Key == "" {
+		return errKeyRequired
+	}
+	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+		l, err := tx.LicenseForUpdate(ctx, c.Key)
+		if err != nil {
+			return storeErr(err, errLicenseNotFound, "deactivate")
+		}
+		acts, err := tx.Activations(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		var kept []keybox.Activation
+		released := 0
+		for _, a := range acts {
+			mine := holdsSeat(a, c)
+			if c.MachineID == "" && c.InstanceID == "" {
+				mine = a.MachineID == "" && a.InstanceID == ""
+			}
+			if !mine {
+				kept = append(kept, a)
+				continue
+			}
+			if err := tx.DeleteActivation(ctx, l.ID, a.ID); err != nil {
+				return err
+			}
+			released++
+		}
+		if released == 0 {
+			return errNotOnThisDevice
+		}
+		showFirstBinding(&l, kept)
+		l.UpdatedAt = s.now()
+		return tx.UpdateLicense(ctx, l)
+	})
+	if err != nil {
+		return err
+	}
+	s.licensesChanged(c.Key)
+	return nil
+}
+
+// Verdict is the answer to POST /validate.
+type Verdict struct {
+	Valid     bool
+	Status    string // active, invalid, revoked, pending, expired, machine_mismatch, instance_mismatch
+	Message   string
+	Duration  int       // months, when valid
+	ExpiresAt time.Time // when valid or expired
+}
+
+// Validation statuses.
+const (
+	VerdictActive           = "active"
+	VerdictInvalid          = "invalid"
+	VerdictRevoked          = "revoked"
+	VerdictPending          = "pending"
+	VerdictExpired          = "expired"
+	VerdictMachineMismatch  = "machine_mismatch"
+	VerdictInstanceMismatch = "instance_mismatch"
+)
+
+// AppendJSON appends the verdict as SPEC §7 words it (expiresAt in epoch
+// milliseconds, which KeyBox SDKs depend on).
+func (v Verdict) AppendJSON(b []byte) []byte {
+	if v.Valid {
+		b = append(b, `{"valid":true,"status":"active","duration":"`...)
+		b = strconv.AppendInt(b, int64(v.Duration), 10)
+		b = append(b, ` months","expiresAt":`...)
+		b = strconv.AppendInt(b, v.ExpiresAt.UnixMilli(), 10)
+		return append(b, '}')
+	}
+	b = append(b, `{"valid":false,"status":"`...)
+	b = append(b, v.Status...)
+	b = append(b, `","message":`...)
+	b = keybox.AppendString(b, v.Message)
+	if v.Status == VerdictExpired {
+		b = append(b, `,"expiresAt":`...)
+		b = strconv.AppendInt(b, v.ExpiresAt.UnixMilli(), 10)
+	}
+	return append(b, '}')
+}
+
+// Validate judges a key for the machine that sends it. It is the hot path:
+// it reads through the service's cache and counts the validation in memory.
+func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
+	if c.Key == "" {
+		return Verdict{}, errKeyRequired
+	}
+	e, err := s.cache.get(ctx, c.Key, s.load)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("validate: %w", err)
+	}
+	if !e.found {
+		return Verdict{Status: VerdictInvalid, Message: "Key does not exist"}, nil
+	}
+	now := s.clock()
+	v, seat := judge(e, c, now)
+	s.counts.add(e.license.ID, e.license.OwnerID, seat, now)
+	return v, nil
+}
+
+// judge applies SPEC §7's order to a license and its seats. It returns the
+// seat that answered for a valid check.
+func judge(e *cached, c Check, now time.Time) (Verdict, string) {
+	l := &e.license
+	if !same(string(l.ProductName), c.ProductName) {
+		return Verdict{Status: VerdictInvalid, Message: "License key is not valid for this product"}, ""
+	}
+	switch statusAt(*l, now) {
+	case keybox.StatusRevoked:
+		return Verdict{Status: VerdictRevoked, Message: "License revoked by developer"}, ""
+	case keybox.StatusPending:
+		return Verdict{Status: VerdictPending, Message: "License has not been activated yet"}, ""
+	case keybox.StatusExpired:
+		return Verdict{Status: VerdictExpired, Message: "License has expired", ExpiresAt: l.ExpiresAt.Time}, ""
+	}
+	seat := ""
+	if c.MachineID != "" || c.InstanceID != "" {
+		for i := range e.seats {
+			if holdsSeat(e.seats[i], c) {
+				seat = e.seats[i].ID
+				break
+			}
+		}
+		if seat == "" {
+			if onlyInstanceDiffers(e.seats, c) {
+				return Verdict{Status: VerdictInstanceMismatch, Message: "License is not valid for this instance"}, ""
+			}
+			return Verdict{Status: VerdictMachineMismatch, Message: "License is not valid for this machine"}, ""
+		}
+	}
+	return Verdict{Valid: true, Status: VerdictActive, Duration: l.Duration, ExpiresAt: l.ExpiresAt.Time}, seat
+}
