@@ -53,7 +53,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler, err := server.New(server.Config{Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins})
+	var limits *server.RateLimits
+	if cfg.rateLimit {
+		limits = server.DefaultRateLimits()
+	}
+	handler, err := server.New(server.Config{
+		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,
+	})
 	if err != nil {
 		return err
 	}
@@ -77,6 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
+	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
 	defer func() {
 		stopWork()
 		work.Wait()

@@ -57,8 +57,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	email, ip := strings.ToLower(strings.TrimSpace(in.Email.Value)), s.clientIP(r)
+	if !s.admitLogin(w, email, ip) {
+		return
+	}
 	sess, err := s.svc.Login(r.Context(), in)
 	if err != nil {
+		if keybox.IsCode(err, keybox.Unauthorized) {
+			s.loginFailed(email, ip)
+		}
 		s.fail(w, r, err)
 		return
 	}

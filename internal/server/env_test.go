@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,16 @@ type env struct {
 
 type envOption func(*licensing.Config, *server.Config)
 
+// withRateLimits turns SPEC §7's default limits on, on the test clock.
+func withRateLimits(trusted ...string) envOption {
+	return func(_ *licensing.Config, sc *server.Config) {
+		sc.RateLimits = server.DefaultRateLimits()
+		for _, p := range trusted {
+			sc.TrustedProxies = append(sc.TrustedProxies, netip.MustParsePrefix(p))
+		}
+	}
+}
+
 func signupClosed() envOption {
 	return func(lc *licensing.Config, _ *server.Config) { lc.SignupClosed = true }
 }
@@ -95,6 +106,9 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	sc := server.Config{Now: clk.Now}
 	for _, o := range opts {
 		o(&lc, &sc)
+	}
+	if sc.RateLimits != nil && sc.RateLimits.Now == nil {
+		sc.RateLimits.Now = clk.Now
 	}
 	svc, err := licensing.New(lc)
 	if err != nil {
@@ -266,4 +280,29 @@ func openEngine(tb testing.TB, name string) keybox.Store {
 	}
 	tb.Fatalf("no engine %q", name)
 	return nil
+}
+
+// doFrom sends a request with headers (e.g. X-Forwarded-For).
+func (e *env) doFrom(method, path string, header map[string]string, body any) response {
+	e.t.Helper()
+	enc, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, bytes.NewReader(enc))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
 }

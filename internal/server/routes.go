@@ -10,6 +10,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{$}", s.handleRoot)
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
+	m.HandleFunc("GET /metrics", s.handleMetrics)
 
 	// Accounts (SPEC §2).
 	m.HandleFunc("POST /auth/signup", s.handleSignup)
@@ -44,6 +45,13 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /license/renew/{key}", s.authed(s.handleRenewLicense))
 	m.HandleFunc("PATCH /license/{key}", s.authed(s.handlePatchLicense))
 	m.HandleFunc("DELETE /license/{key}/activations/{activationId}", s.authed(s.handleRemoveActivation))
+
+	// Public license API (SPEC §7): called by shipped applications, no JWT.
+	m.HandleFunc("POST /validate", s.handleValidate)
+	m.HandleFunc("POST /validate/activate", s.handleActivate)
+	m.HandleFunc("POST /validate/deactivate", s.handleDeactivate)
+	m.HandleFunc("POST /license/{$}", s.handleValidate)
+	m.HandleFunc("POST /license/activate", s.handleActivate)
 
 	// Dashboard (SPEC §6).
 	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/licensing"
@@ -26,6 +27,10 @@ type Config struct {
 	// CORSOrigins may call the management API from a browser; "*" for any.
 	// The public license API allows every origin.
 	CORSOrigins []string
+	// RateLimits are SPEC §7's limits; nil turns them off.
+	RateLimits *RateLimits
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP handler of KeyBox.
@@ -37,6 +42,9 @@ type Server struct {
 	cors      map[string]bool
 	mux       *http.ServeMux
 	patterns  []string
+	limits    *limiters
+	trusted   []netip.Prefix
+	metrics   *metrics
 }
 
 // New returns the handler for the whole API.
@@ -44,7 +52,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("server: a licensing service is required")
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux()}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux(),
+		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,7 +85,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.fail(rw, r, errors.New("panic"))
 			}
 		}
-		s.logRequest(r, rw, time.Since(start))
+		d := time.Since(start)
+		s.metrics.observe(r.Pattern, r.Method, rw.status, d)
+		s.logRequest(r, rw, d)
 		rw.release()
 	}()
 	setSecurityHeaders(rw.Header())
