@@ -26,6 +26,7 @@ type config struct {
 	logFormat      string
 	logLevel       slog.Level
 	corsOrigins    []string
+	debugAddr      string
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -34,7 +35,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 // overridden by flags, before loadConfig checks them all.
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
-	trustedProxies, logFormat, logLevel, corsOrigins string
+	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr string
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -58,6 +59,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		logFormat:      env("KEYBOX_LOG_FORMAT", ""),
 		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
+		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
 	}
 	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -72,6 +74,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.logFormat, "log-format", raw.logFormat, "text or json; default text on a terminal, else json (KEYBOX_LOG_FORMAT)")
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
+	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -146,6 +149,11 @@ func (raw rawConfig) check(serving bool) (config, error) {
 		bad("KEYBOX_LOG_LEVEL: %q must be debug, info, warn or error", raw.logLevel)
 	}
 	c.corsOrigins = splitList(raw.corsOrigins)
+	if c.debugAddr = raw.debugAddr; c.debugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.debugAddr); err != nil {
+			bad("KEYBOX_DEBUG_ADDR: %q is not host:port", c.debugAddr)
+		}
+	}
 	return c, errors.Join(errs...)
 }
 

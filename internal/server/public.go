@@ -1,11 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
+	"sync"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
@@ -18,18 +18,28 @@ var (
 	validFalse   = map[string]any{"valid": false}
 )
 
+// bodyBuffers are reused by the public API, which reads small bodies very often.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeCheck reads a public API body. A member of the wrong type counts as
 // absent (so a numeric key is "required"), as KeyBox's SDKs expect.
 func decodeCheck(r *http.Request, c *licensing.Check) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge
 		}
 		return errInvalidJSON
 	}
-	if strings.TrimSpace(string(body)) == "" {
+	body := bytes.TrimSpace(buf.Bytes())
+	if len(body) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(body, c); err != nil {

@@ -130,10 +130,17 @@ func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
+// logRequest writes the access log line. Successful calls of the public
+// license API are logged at debug level: every installed application makes
+// one every few minutes, for years, and /metrics counts them; at info level
+// they would bury everything else (and cost a tenth of the hot path).
 func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration) {
 	level := slog.LevelInfo
-	if rw.status >= 500 {
+	switch {
+	case rw.status >= 500:
 		level = slog.LevelError
+	case rw.status < 400 && isPublicPath(r.URL.Path):
+		level = slog.LevelDebug
 	}
 	if !s.log.Enabled(r.Context(), level) {
 		return
