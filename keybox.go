@@ -9,6 +9,8 @@
 // periodically through the public license API.
 package keybox
 
+import "crypto/ed25519"
+
 // Role is a user's role. The first user of an installation is an ADMIN.
 type Role string
 
@@ -134,4 +136,15 @@ func (s *NullString) UnmarshalJSON(b []byte) error {
 	}
 	*s = NullString(v)
 	return nil
+}
+
+// SigningKey is an Ed25519 key pair of the installation. The newest key that
+// is not retired signs license files and responses; retired keys are still
+// published, so that what they signed verifies until it expires.
+type SigningKey struct {
+	ID         string
+	PublicKey  ed25519.PublicKey
+	PrivateKey ed25519.PrivateKey
+	CreatedAt  Time
+	RetiredAt  Time
 }

@@ -66,6 +66,9 @@ type Queries interface {
 
 	// Validations returns the owner's validations per day for days in [from, to].
 	Validations(ctx context.Context, ownerID string, from, to Day) ([]DailyCount, error)
+
+	// SigningKeys returns every signing key, oldest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
 }
 
 // Tx is a read-write transaction.
@@ -99,6 +102,10 @@ type Tx interface {
 
 	CreateActivation(ctx context.Context, a Activation) error
 	DeleteActivation(ctx context.Context, licenseID, id string) error
+
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// RetireSigningKey marks a key as no longer signing, from at.
+	RetireSigningKey(ctx context.Context, id string, at Time) error
 }
 
 // Page selects a window of a list. A zero Limit means every row.

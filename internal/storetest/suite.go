@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"reflect"
@@ -34,6 +36,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"ExpireLicenses", testExpireLicenses},
 		{"Validations", testValidations},
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -515,4 +518,29 @@ func testMissingRowsAreNotFound(t *testing.T, s keybox.Store) {
 			t.Errorf("%s: got %v, want ErrNotFound", name, err)
 		}
 	}
+}
+
+func testSigningKeys(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	var made []keybox.SigningKey
+	for i, seed := range []byte{1, 2} {
+		priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+		at := keybox.NewTime(base.Add(time.Duration(i) * time.Hour))
+		k := keybox.SigningKey{ID: fmt.Sprintf("kb-%d", i), PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, CreatedAt: at}
+		f.must(f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, k) }))
+		made = append(made, k)
+	}
+	retired := keybox.NewTime(base.Add(2 * time.Hour))
+	f.must(f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-0", retired) }))
+	made[0].RetiredAt = retired
+	got, err := s.SigningKeys(ctx)
+	f.must(err)
+	if !reflect.DeepEqual(got, made) {
+		t.Fatalf("got %+v, want %+v", got, made)
+	}
+	err = f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, made[1]) })
+	wantCode(t, err, keybox.ErrDuplicate)
+	err = f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) })
+	wantCode(t, err, keybox.ErrNotFound)
 }
