@@ -288,7 +288,7 @@ func TestMigrateAndRefuseNewerSchema(t *testing.T) {
 	if code := run(context.Background(), []string{"migrate"}, getenv, &stdout, &stderr); code != 0 {
 		t.Fatalf("migrate: exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "version 1") {
+	if !strings.Contains(stdout.String(), "version 2") {
 		t.Fatalf("migrate printed %q", stdout.String())
 	}
 	db, err := sql.Open("sqlite", "file:"+path)

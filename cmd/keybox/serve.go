@@ -54,6 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if err := svc.EnsureSigningKey(ctx); err != nil {
+		return err
+	}
 	var limits *server.RateLimits
 	if cfg.rateLimit {
 		limits = server.DefaultRateLimits()

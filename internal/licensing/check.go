@@ -32,6 +32,8 @@ type Check struct {
 	MachineID   string `json:"machineId"`
 	InstanceID  string `json:"instanceId"`
 	ProductName string `json:"productName"`
+	// Nonce, when sent, asks for a signed answer (see SignResponse).
+	Nonce string `json:"nonce"`
 }
 
 // same is SPEC §7's comparison: a field counts only when both sides have one.
@@ -69,6 +71,9 @@ type Activation struct {
 func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 	if c.Key == "" {
 		return Activation{}, errKeyRequired
+	}
+	if err := checkNonce(c.Nonce); err != nil {
+		return Activation{}, err
 	}
 	var out Activation
 	err := s.store.Update(ctx, func(tx keybox.Tx) error {
@@ -223,6 +228,9 @@ func (v Verdict) AppendJSON(b []byte) []byte {
 func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 	if c.Key == "" {
 		return Verdict{}, errKeyRequired
+	}
+	if err := checkNonce(c.Nonce); err != nil {
+		return Verdict{}, err
 	}
 	e, err := s.cache.get(ctx, c.Key, s.load)
 	if err != nil {

@@ -32,6 +32,8 @@ type Config struct {
 	CacheTTL time.Duration
 	// CacheSize bounds the keys /validate holds in memory (DefaultCacheSize when 0).
 	CacheSize int
+	// KeyRandom is the source of signing keys (crypto/rand when nil).
+	KeyRandom io.Reader
 }
 
 // Service is the licensing service.
@@ -46,6 +48,8 @@ type Service struct {
 	signupClosed bool
 	cache        *licenseCache
 	counts       *counter
+	keyRandom    io.Reader
+	keys         signingKeys
 }
 
 // New returns a Service.
@@ -56,7 +60,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
-		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(),
+		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
 	}
 	if s.clock == nil {
 		s.clock = time.Now

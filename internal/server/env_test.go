@@ -102,7 +102,8 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now, IDs: ids, Random: rand.NewChaCha8([32]byte{2})}
+	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now, IDs: ids,
+		Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3})}
 	sc := server.Config{Now: clk.Now}
 	for _, o := range opts {
 		o(&lc, &sc)
@@ -112,6 +113,9 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	}
 	svc, err := licensing.New(lc)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	sc.Service = svc

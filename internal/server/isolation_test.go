@@ -25,6 +25,8 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"POST /validate":            true,
 	"POST /validate/activate":   true,
 	"POST /validate/deactivate": true,
+	"POST /validate/checkout":   true,
+	"GET /validate/public-keys": true,
 	"POST /license/{$}":         true,
 	"POST /license/activate":    true,
 }

@@ -21,9 +21,9 @@ var (
 // bodyBuffers are reused by the public API, which reads small bodies very often.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// decodeCheck reads a public API body. A member of the wrong type counts as
+// decodePublic reads a public API body. A member of the wrong type counts as
 // absent (so a numeric key is "required"), as KeyBox's SDKs expect.
-func decodeCheck(r *http.Request, c *licensing.Check) error {
+func decodePublic(r *http.Request, v any) error {
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 64<<10 {
@@ -42,7 +42,7 @@ func decodeCheck(r *http.Request, c *licensing.Check) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, c); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if !errors.As(err, &typeErr) || typeErr.Field == "" {
 			return errInvalidJSON
@@ -51,19 +51,55 @@ func decodeCheck(r *http.Request, c *licensing.Check) error {
 	return nil
 }
 
+// answer sends a public API body, signed when the request carried a nonce
+// (a valid one: an invalid nonce is refused before anything is signed).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, nonce string, status int, body []byte) {
+	h := w.Header()
+	if nonce != "" {
+		sig, err := s.svc.SignResponse(r.Context(), nonce, body)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h[keybox.SignatureHeader] = []string{sig}
+	}
+	h["Content-Type"] = contentTypeJSON
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// answerJSON encodes v and sends it as answer does.
+func (s *Server) answerJSON(w http.ResponseWriter, r *http.Request, nonce string, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.answer(w, r, nonce, status, append(body, '\n'))
+}
+
+// answerError sends err as the public API words it, signed like any answer.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, nonce string, err error, extra map[string]any) {
+	if licensing.IsInvalidNonce(err) {
+		nonce = "" // never sign with a nonce that was refused
+	}
+	status, body := s.errorBody(w, r, err, extra)
+	s.answerJSON(w, r, nonce, status, body)
+}
+
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	if !s.admitPublic(w, ip) {
 		return
 	}
 	var c licensing.Check
-	if err := decodeCheck(r, &c); err != nil {
+	if err := decodePublic(r, &c); err != nil {
 		s.failWith(w, r, err, validFalse)
 		return
 	}
 	v, err := s.svc.Validate(r.Context(), c)
 	if err != nil {
-		s.failWith(w, r, err, validFalse)
+		s.answerError(w, r, c.Nonce, err, validFalse)
 		return
 	}
 	if v.Status == licensing.VerdictInvalid && v.Message == "Key does not exist" {
@@ -71,11 +107,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.validated(v.Status)
 	buf := make([]byte, 0, 160)
-	buf = append(v.AppendJSON(buf), '\n')
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf)
+	s.answer(w, r, c.Nonce, http.StatusOK, append(v.AppendJSON(buf), '\n'))
 }
 
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +116,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c licensing.Check
-	if err := decodeCheck(r, &c); err != nil {
+	if err := decodePublic(r, &c); err != nil {
 		s.failWith(w, r, err, successFalse)
 		return
 	}
@@ -93,17 +125,17 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		if licensing.ErrUnknownKey(err) {
 			s.guessed(ip)
 		}
-		s.failWith(w, r, err, successFalse)
+		s.answerError(w, r, c.Nonce, err, successFalse)
 		return
 	}
 	if a.Already {
-		writeJSON(w, http.StatusOK, map[string]any{
+		s.answerJSON(w, r, c.Nonce, http.StatusOK, map[string]any{
 			"success": true, "message": "License already activated on this machine",
 			"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
 		})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	s.answerJSON(w, r, c.Nonce, http.StatusOK, map[string]any{
 		"success": true, "message": "License activated successfully",
 		"machineId": keybox.NullString(a.Seat.MachineID), "instanceId": keybox.NullString(a.Seat.InstanceID),
 		"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
@@ -116,7 +148,7 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c licensing.Check
-	if err := decodeCheck(r, &c); err != nil {
+	if err := decodePublic(r, &c); err != nil {
 		s.failWith(w, r, err, successFalse)
 		return
 	}
@@ -128,4 +160,39 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "License deactivated on this machine"})
+}
+
+// handleCheckout issues a signed license file to a machine holding a seat.
+func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
+	ip := s.clientIP(r)
+	if !s.admitPublic(w, ip) {
+		return
+	}
+	var in licensing.CheckoutInput
+	if err := decodePublic(r, &in); err != nil {
+		s.failWith(w, r, err, successFalse)
+		return
+	}
+	file, f, err := s.svc.Checkout(r.Context(), in)
+	if err != nil {
+		if licensing.ErrUnknownKey(err) {
+			s.guessed(ip)
+		}
+		s.failWith(w, r, err, successFalse)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"success": true, "license": file, "keyId": f.KeyID, "issuedAt": f.IssuedAt, "expiresAt": f.ExpiresAt,
+	})
+}
+
+// handlePublicKeys lists the keys that verify license files and responses.
+func (s *Server) handlePublicKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.svc.PublicKeys(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }

@@ -59,14 +59,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // failWith is fail with extra members in the body, such as the public API's
 // "success": false.
 func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
+	status, body := s.errorBody(w, r, err, extra)
+	writeJSON(w, status, body)
+}
+
+// errorBody is the status and JSON body that SPEC §1 gives err. The cause of
+// an unexpected error goes only to the log, under the request's id.
+func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) (int, map[string]any) {
 	var e *keybox.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == keybox.Internal {
 		id := requestID(w)
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("requestId", id), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("error", err))
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id})
-		return
+		return http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id}
 	}
 	body := make(map[string]any, len(e.Fields)+len(extra)+1)
 	for k, v := range extra {
@@ -76,7 +82,7 @@ func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, ext
 		body[k] = v
 	}
 	body["message"] = e.Message
-	writeJSON(w, statusOf[e.Code], body)
+	return statusOf[e.Code], body
 }
 
 // decode reads a JSON object body into v. An empty body is an empty object
