@@ -20,6 +20,7 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"GET /clients":         true,
 	"GET /license/me":      true,
 	"GET /dashboard/stats": true,
+	"GET /openapi.json":    true,
 	"GET /metrics":         true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,

@@ -11,6 +11,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.HandleFunc("GET /metrics", s.handleMetrics)
+	m.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 
 	// Accounts (SPEC §2).
 	m.HandleFunc("POST /auth/signup", s.handleSignup)
