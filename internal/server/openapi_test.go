@@ -11,8 +11,8 @@ import (
 
 // openAPIDoc is the part of an OpenAPI 3.1 document the tests read.
 type openAPIDoc struct {
-	OpenAPI    string                                `json:"openapi"`
-	Paths      map[string]map[string]openAPIOp       `json:"paths"`
+	OpenAPI    string                              `json:"openapi"`
+	Paths      map[string]map[string]openAPIOp     `json:"paths"`
 	Components struct{ Schemas map[string]schema } `json:"components"`
 }
 
