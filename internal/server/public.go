@@ -87,14 +87,32 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, nonce strin
 	s.answerJSON(w, r, nonce, status, body)
 }
 
-func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
+// admitAndDecode applies the public API's limits to r and decodes its body
+// into v. It returns the client's address, or false when it has answered.
+func (s *Server) admitAndDecode(w http.ResponseWriter, r *http.Request, v any, envelope map[string]any) (string, bool) {
 	ip := s.clientIP(r)
 	if !s.admitPublic(w, ip) {
-		return
+		return ip, false
 	}
+	if err := decodePublic(r, v); err != nil {
+		s.failWith(w, r, err, envelope)
+		return ip, false
+	}
+	return ip, true
+}
+
+// refusePublic answers a failed public call; an unknown key counts as a guess.
+func (s *Server) refusePublic(w http.ResponseWriter, r *http.Request, ip, nonce string, err error) {
+	if licensing.ErrUnknownKey(err) {
+		s.guessed(ip)
+	}
+	s.answerError(w, r, nonce, err, successFalse)
+}
+
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	var c licensing.Check
-	if err := decodePublic(r, &c); err != nil {
-		s.failWith(w, r, err, validFalse)
+	ip, ok := s.admitAndDecode(w, r, &c, validFalse)
+	if !ok {
 		return
 	}
 	v, err := s.svc.Validate(r.Context(), c)
@@ -111,21 +129,14 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	ip := s.clientIP(r)
-	if !s.admitPublic(w, ip) {
-		return
-	}
 	var c licensing.Check
-	if err := decodePublic(r, &c); err != nil {
-		s.failWith(w, r, err, successFalse)
+	ip, ok := s.admitAndDecode(w, r, &c, successFalse)
+	if !ok {
 		return
 	}
 	a, err := s.svc.Activate(r.Context(), c)
 	if err != nil {
-		if licensing.ErrUnknownKey(err) {
-			s.guessed(ip)
-		}
-		s.answerError(w, r, c.Nonce, err, successFalse)
+		s.refusePublic(w, r, ip, c.Nonce, err)
 		return
 	}
 	if a.Already {
@@ -143,20 +154,13 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
-	ip := s.clientIP(r)
-	if !s.admitPublic(w, ip) {
-		return
-	}
 	var c licensing.Check
-	if err := decodePublic(r, &c); err != nil {
-		s.failWith(w, r, err, successFalse)
+	ip, ok := s.admitAndDecode(w, r, &c, successFalse)
+	if !ok {
 		return
 	}
 	if err := s.svc.Deactivate(r.Context(), c); err != nil {
-		if licensing.ErrUnknownKey(err) {
-			s.guessed(ip)
-		}
-		s.failWith(w, r, err, successFalse)
+		s.refusePublic(w, r, ip, "", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "License deactivated on this machine"})
@@ -164,21 +168,14 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 
 // handleCheckout issues a signed license file to a machine holding a seat.
 func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
-	ip := s.clientIP(r)
-	if !s.admitPublic(w, ip) {
-		return
-	}
 	var in licensing.CheckoutInput
-	if err := decodePublic(r, &in); err != nil {
-		s.failWith(w, r, err, successFalse)
+	ip, ok := s.admitAndDecode(w, r, &in, successFalse)
+	if !ok {
 		return
 	}
 	file, f, err := s.svc.Checkout(r.Context(), in)
 	if err != nil {
-		if licensing.ErrUnknownKey(err) {
-			s.guessed(ip)
-		}
-		s.failWith(w, r, err, successFalse)
+		s.refusePublic(w, r, ip, "", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
