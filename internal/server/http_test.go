@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
@@ -110,4 +113,34 @@ func TestPanicRecovery(t *testing.T) {
 		t.Fatalf("500 body: %s", r.raw)
 	}
 	e.do("GET", "/healthz", "", nil).want(t, 200, "")
+}
+
+func TestCORS(t *testing.T) {
+	preflight := func(e *env, path, origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", e.url+path, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	e := newEnv(t, storetest.SQLite(t))
+	// The public license API: any origin, as SDKs in browsers and Electron apps call it.
+	if r := preflight(e, "/validate", "https://app.example"); r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("public preflight: %d %v", r.StatusCode, r.Header)
+	}
+	// The management API: same origin only, unless configured.
+	if r := preflight(e, "/clients", "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("management preflight allowed a foreign origin: %v", r.Header)
+	}
+	e2 := newEnv(t, storetest.SQLite(t), func(_ *licensing.Config, sc *server.Config) { sc.CORSOrigins = []string{"https://admin.example"} })
+	if r := preflight(e2, "/clients", "https://admin.example"); r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://admin.example" {
+		t.Fatalf("configured origin: %d %v", r.StatusCode, r.Header)
+	}
+	if r := preflight(e2, "/clients", "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("unconfigured origin allowed: %v", r.Header)
+	}
 }
