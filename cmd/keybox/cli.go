@@ -204,7 +204,10 @@ func firstOf(values ...string) string {
 // describe turns an error into the line printed after "keybox: ".
 func describe(err error) string {
 	var e *client.APIError
+	var rule *keybox.Error
 	switch {
+	case errors.As(err, &rule) && rule.Code != keybox.Internal:
+		return rule.Message // a licensing rule's sentence, without its code
 	case errors.As(err, &e) && e.Status == 401:
 		return e.Error() + "; run keybox login"
 	case errors.As(err, &e) && strings.Contains(e.Message, "?cascade=true"):

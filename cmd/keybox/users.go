@@ -81,6 +81,9 @@ var userCommands = []command{
 			stdin := fs.Bool("password-stdin", false, "read the password from standard input")
 			dbURL := fs.String("database-url", "", "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
 			return func(ctx context.Context, s *session, _ []string) error {
+				if strings.TrimSpace(*name) == "" || strings.TrimSpace(*email) == "" {
+					return usageError("user create: --name and --email are required")
+				}
 				pw, err := (&secrets{c: s.cli, fromStdin: *stdin}).read("Password: ", "KEYBOX_PASSWORD")
 				if err != nil {
 					return err
