@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
+	"github.com/keyboxhq/keybox/internal/servertest"
 )
 
 // apiError returns err's *APIError, failing the test when there is none.
@@ -220,7 +221,7 @@ func TestManagementEndToEnd(t *testing.T) {
 		// Every route of SPEC §2–§7 has been called through the SDK.
 		kb.mu.Lock()
 		defer kb.mu.Unlock()
-		for _, p := range kb.handler.Routes() {
+		for _, p := range kb.Handler.Routes() {
 			if isOps(p) || p == "POST /validate" || p == "POST /validate/deactivate" || p == "POST /license/{$}" || p == "POST /license/activate" {
 				continue // SPEC §8, and the public API's other forms (TestLicenseClient)
 			}
@@ -309,7 +310,7 @@ func TestKeysWithSlashes(t *testing.T) {
 
 // TestRateLimitError: a 429's sentence is in "errors", and its wait in Retry-After.
 func TestRateLimitError(t *testing.T) {
-	kb := sqliteServer(t, withRateLimits)
+	kb := sqliteServer(t, servertest.Options{RateLimits: true})
 	ctx := context.Background()
 	lc, err := client.NewLicenseClient(kb.URL, "KB-NOPE", client.LicenseOptions{MachineID: "m"})
 	if err != nil {

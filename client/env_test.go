@@ -3,105 +3,50 @@ package client_test
 import (
 	"context"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
-	"github.com/keyboxhq/keybox/internal/auth"
-	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
-	"golang.org/x/crypto/bcrypt"
 )
 
-// clock is a settable clock; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// keybox is a real KeyBox server over a real store, on loopback.
+// kbServer is a real KeyBox server over a real store, on loopback, that
+// records the route pattern of every request, for coverage checks.
 type kbServer struct {
-	URL     string
-	clock   *clock
-	handler *server.Server
-	// seen records the route pattern of every request, for coverage checks.
+	*servertest.Server
 	mu   sync.Mutex
 	seen map[string]bool
 }
 
-type serverOption func(*server.Config)
-
-func withRateLimits(c *server.Config) { c.RateLimits = server.DefaultRateLimits() }
-
-// startServer runs the real server on store, with seeded ids and keys and a
-// settable clock, behind httptest.
-func startServer(t testing.TB, store keybox.Store, opts ...serverOption) *kbServer {
+// startServer runs the real server on store.
+func startServer(t testing.TB, store keybox.Store, opts ...servertest.Options) *kbServer {
 	t.Helper()
-	clk := newClock()
-	tokens, err := auth.NewTokens([]byte("test-secret-test-secret-test-secret!"), 30*time.Minute, clk.Now)
-	if err != nil {
-		t.Fatal(err)
+	kb := &kbServer{seen: map[string]bool{}}
+	var o servertest.Options
+	if len(opts) > 0 {
+		o = opts[0]
 	}
-	passwords, err := auth.NewPasswords(bcrypt.MinCost, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now, IDs: ids, Random: rand.NewChaCha8([32]byte{2})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := server.Config{Service: svc, Now: clk.Now}
-	for _, o := range opts {
-		o(&sc)
-	}
-	if sc.RateLimits != nil {
-		sc.RateLimits.Now = clk.Now
-	}
-	h, err := server.New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb := &kbServer{clock: clk, handler: h, seen: map[string]bool{}}
-	// A mux with the server's own patterns names the route of each request.
-	patterns := http.NewServeMux()
-	for _, p := range h.Routes() {
-		patterns.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, p := patterns.Handler(r); p != "" {
-			kb.mu.Lock()
-			kb.seen[p] = true
-			kb.mu.Unlock()
+	o.Wrap = func(h http.Handler) http.Handler {
+		// A mux with the server's own patterns names the route of each request.
+		patterns := http.NewServeMux()
+		for _, p := range h.(*server.Server).Routes() {
+			patterns.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
 		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	kb.URL = ts.URL
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, p := patterns.Handler(r); p != "" {
+				kb.mu.Lock()
+				kb.seen[p] = true
+				kb.mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	kb.Server = servertest.New(t, store, o)
 	return kb
 }
 
@@ -112,7 +57,7 @@ func eachEngine(t *testing.T, fn func(t *testing.T, kb *kbServer)) {
 	}
 }
 
-func sqliteServer(t testing.TB, opts ...serverOption) *kbServer {
+func sqliteServer(t testing.TB, opts ...servertest.Options) *kbServer {
 	return startServer(t, storetest.SQLite(t), opts...)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox/client"
+	"github.com/keyboxhq/keybox/internal/servertest"
 )
 
 // app is the shape of a protected application: a mux with a page and a
@@ -116,7 +117,7 @@ func TestGuardRevokeAndRestore(t *testing.T) {
 	lic := pendingLicense(t, dev, 1)
 	const interval = 100 * time.Millisecond
 	var cb callbacks
-	g := client.NewGuard(licenseClient(t, kb.URL, lic.Key, "app-host"), cb.options(client.GuardOptions{Interval: interval, Now: newClock().Now}))
+	g := client.NewGuard(licenseClient(t, kb.URL, lic.Key, "app-host"), cb.options(client.GuardOptions{Interval: interval, Now: servertest.NewClock().Now}))
 	if st := g.Start(ctx); !st.Active || st.State != "ACTIVE" {
 		t.Fatalf("after start: got %+v, want the PENDING license activated", st)
 	}
@@ -157,7 +158,7 @@ func TestGuardOfflineGrace(t *testing.T) {
 	dev := kb.developer(t, "ada@example.com")
 	lic := pendingLicense(t, dev, 1)
 	px := newProxy(t, kb.URL)
-	clk := newClock()
+	clk := servertest.NewClock()
 	var cb callbacks
 	// The default interval (15 minutes) never ticks during the test; the
 	// default grace is then max(2 × 15m, 30m) = 30m.
@@ -181,9 +182,7 @@ func TestGuardOfflineGrace(t *testing.T) {
 		{45 * time.Minute, false},
 	}
 	for _, s := range steps {
-		clk.mu.Lock()
-		clk.now = validatedAt.Add(s.after)
-		clk.mu.Unlock()
+		clk.Set(validatedAt.Add(s.after))
 		st := g.Check(ctx)
 		if !st.Offline || st.Error == "" {
 			t.Fatalf("%v offline: got %+v, want Offline with the network's error", s.after, st)
@@ -227,7 +226,7 @@ func TestGuardSeats(t *testing.T) {
 	dev := kb.developer(t, "ada@example.com")
 	lic := pendingLicense(t, dev, 2)
 	guard := func(machine string, cb *callbacks) *client.Guard {
-		return client.NewGuard(licenseClient(t, kb.URL, lic.Key, machine), cb.options(client.GuardOptions{Now: newClock().Now}))
+		return client.NewGuard(licenseClient(t, kb.URL, lic.Key, machine), cb.options(client.GuardOptions{Now: servertest.NewClock().Now}))
 	}
 	var cbA, cbB, cbC callbacks
 	a, b, c := guard("machine-a", &cbA), guard("machine-b", &cbB), guard("machine-c", &cbC)
@@ -265,7 +264,7 @@ func TestGuardSeats(t *testing.T) {
 	cbA.want(t, 0, 0)
 
 	// Expiry, judged by the server's clock.
-	kb.clock.Add(4 * 30 * 24 * time.Hour)
+	kb.Clock.Add(4 * 30 * 24 * time.Hour)
 	if st := a.Check(ctx); st.Active || st.State != "EXPIRED" || st.ExpiresAt.IsZero() {
 		t.Fatalf("machine-a after expiry: got %+v", st)
 	}

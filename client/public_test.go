@@ -29,10 +29,10 @@ func TestLicenseClient(t *testing.T) {
 		if v.Valid || v.Status != client.ValidationPending || v.Message != "License has not been activated yet" {
 			t.Fatalf("before activation: got %+v", v)
 		}
-		kb.clock.Add(time.Hour)
+		kb.Clock.Add(time.Hour)
 		a := must[client.Activation](t)(lc.Activate(ctx))
-		wantExpiry := kb.clock.Now().AddDate(0, 3, 0)
-		if a.Already() || a.MachineID != "machine-a" || a.InstanceID != "one" || !a.ExpiresAt.Equal(wantExpiry) || !a.ActivatedAt.Equal(kb.clock.Now()) {
+		wantExpiry := kb.Clock.Now().AddDate(0, 3, 0)
+		if a.Already() || a.MachineID != "machine-a" || a.InstanceID != "one" || !a.ExpiresAt.Equal(wantExpiry) || !a.ActivatedAt.Equal(kb.Clock.Now()) {
 			t.Fatalf("got %+v, want a first activation expiring %v", a, wantExpiry)
 		}
 		again := must[client.Activation](t)(lc.Activate(ctx))
@@ -81,7 +81,7 @@ func TestLicenseClient(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		kb.clock.Add(100 * 24 * time.Hour)
+		kb.Clock.Add(100 * 24 * time.Hour)
 		v = must[client.Validation](t)(lc.Validate(ctx))
 		if v.Valid || v.Status != client.ValidationExpired || !v.ExpiresAt.Equal(wantExpiry) {
 			t.Fatalf("after expiry: got %+v, want expired at %v", v, wantExpiry)

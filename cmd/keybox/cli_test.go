@@ -5,21 +5,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
-	"github.com/keyboxhq/keybox/internal/auth"
-	"github.com/keyboxhq/keybox/internal/licensing"
-	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
-	"golang.org/x/crypto/bcrypt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -28,31 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // and keys and a fixed clock, so that every run prints the same bytes.
 func testServer(t *testing.T) string {
 	t.Helper()
-	now := func() time.Time { return time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC) }
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("s", 32)), 30*time.Minute, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passwords, err := auth.NewPasswords(bcrypt.MinCost, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := licensing.New(licensing.Config{Store: storetest.SQLite(t), Passwords: passwords, Tokens: tokens, Now: now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Service: svc, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	return ts.URL
+	return servertest.New(t, storetest.SQLite(t), servertest.Options{}).URL
 }
 
 // shell runs keybox commands as a user would, keeping a transcript.
