@@ -37,6 +37,8 @@ const (
 	StateOffline = "OFFLINE"
 )
 
+var stateInvalid = strings.ToUpper(string(ValidationInvalid))
+
 // GuardOptions configure a Guard. The zero value behaves as the other KeyBox
 // SDKs do; tests inject Now and a short Interval.
 type GuardOptions struct {
@@ -251,7 +253,7 @@ func (g *Guard) judge(prev GuardState, v Validation, err error, activationRefuse
 		return next
 	case err != nil:
 		// A definite refusal, such as a missing key (400).
-		return GuardState{State: string(ValidationInvalid), Message: messageOf(err), LastCheckedAt: next.LastCheckedAt,
+		return GuardState{State: stateInvalid, Message: messageOf(err), LastCheckedAt: next.LastCheckedAt,
 			LastValidatedAt: prev.LastValidatedAt}
 	}
 	next = GuardState{
@@ -259,7 +261,7 @@ func (g *Guard) judge(prev GuardState, v Validation, err error, activationRefuse
 		LastValidatedAt: prev.LastValidatedAt, LastCheckedAt: next.LastCheckedAt,
 	}
 	if next.State == "" {
-		next.State = strings.ToUpper(string(ValidationInvalid))
+		next.State = stateInvalid
 	}
 	if activationRefused != "" {
 		next.Message = activationRefused

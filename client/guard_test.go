@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -313,5 +316,56 @@ func TestProtect(t *testing.T) {
 	d, err := dev.License(ctx, lic.Key)
 	if err != nil || len(d.Activations) != 1 || d.Activations[0].MachineID != "readme-host" {
 		t.Fatalf("got %+v, %v: want one seat for readme-host", d.Activations, err)
+	}
+}
+
+// TestGuardServerErrors: a server error or a proxy's error page says
+// nothing about the license (the grace period applies); a 4xx that is not
+// KeyBox's validation answer (a wrong address) blocks at once.
+func TestGuardServerErrors(t *testing.T) {
+	kb := sqliteServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dev := kb.developer(t, "ada@example.com")
+	lic := pendingLicense(t, dev, 1)
+	target, err := neturl.Parse(kb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode atomic.Value
+	mode.Store("pass")
+	forward := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch mode.Load() {
+		case "bad gateway":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+		case "not found":
+			http.NotFound(w, r)
+		default:
+			forward.ServeHTTP(w, r)
+		}
+	}))
+	defer front.Close()
+	clk := servertest.NewClock()
+	g := client.NewGuard(licenseClient(t, front.URL, lic.Key, "m"), client.GuardOptions{Now: clk.Now, Logger: quiet})
+	if st := g.Start(ctx); !st.Active {
+		t.Fatalf("got %+v", st)
+	}
+
+	mode.Store("bad gateway")
+	clk.Add(time.Minute)
+	st := g.Check(ctx)
+	if !st.Active || !st.Offline || !strings.Contains(st.Error, "Bad Gateway (HTTP 502)") {
+		t.Fatalf("behind a failing proxy: got %+v, want still active on the grace period", st)
+	}
+	mode.Store("not found")
+	if st := g.Check(ctx); st.Active || st.State != "INVALID" || st.Message != "Not Found" {
+		t.Fatalf("at a wrong address: got %+v, want blocked as INVALID", st)
+	}
+	mode.Store("pass")
+	if st := g.Check(ctx); !st.Active || st.State != "ACTIVE" {
+		t.Fatalf("back: got %+v", st)
 	}
 }
