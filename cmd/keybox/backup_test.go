@@ -150,6 +150,12 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 
 func TestBackupRefusals(t *testing.T) {
 	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	s, err := sqlite.Open(context.Background(), db, sqlstore.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 	cases := []struct {
 		name string
 		args []string
@@ -158,7 +164,8 @@ func TestBackupRefusals(t *testing.T) {
 	}{
 		{"postgres", []string{"backup", filepath.Join(dir, "x.db")}, "postgres://u@localhost/keybox", "for PostgreSQL use pg_dump"},
 		{"no database", []string{"backup", filepath.Join(dir, "x.db")}, "sqlite://" + filepath.Join(dir, "missing.db"), "no database at"},
-		{"no file named", []string{"backup"}, "sqlite://" + filepath.Join(dir, "k.db"), "usage: keybox backup FILE"},
+		{"no file named", []string{"backup"}, "sqlite://" + db, "usage: keybox backup FILE"},
+		{"an existing file", []string{"backup", db}, "sqlite://" + db, "already exists; choose a new file name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
