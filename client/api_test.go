@@ -339,3 +339,36 @@ func TestNewRejectsBadAddresses(t *testing.T) {
 		t.Fatalf("got %v, %v", c, err)
 	}
 }
+
+// countingTransport counts the requests sent through it.
+type countingTransport struct{ n int }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestCallersHTTPClient: both clients send through the caller's *http.Client.
+func TestCallersHTTPClient(t *testing.T) {
+	kb := sqliteServer(t)
+	ctx := context.Background()
+	tr := &countingTransport{}
+	hc := &http.Client{Transport: tr}
+	c, err := client.New(kb.URL, client.Options{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Signup(ctx, client.Signup{Name: "Ada", Email: "ada@example.com", Password: "correct horse"}); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := client.NewLicenseClient(kb.URL, "KB-NONE", client.LicenseOptions{HTTPClient: hc, MachineID: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.Validate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tr.n != 2 {
+		t.Fatalf("got %d requests through the caller's client, want 2", tr.n)
+	}
+}
