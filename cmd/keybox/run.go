@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -17,13 +18,31 @@ const usage = `keybox — a self-hosted software licensing server
 Usage:
   keybox serve [flags]      run the HTTP server (see "keybox serve -h")
   keybox migrate [flags]    apply database migrations and exit
+  keybox backup FILE        copy the embedded (SQLite) database while it serves
+  keybox user create        create an account directly in the database (--admin)
   keybox version            print the version
 
-Configuration comes from the environment (KEYBOX_*, PORT); flags override it.
+Talking to a server (KEYBOX_SERVER or --server; --output table|json):
+  keybox login              log in; the token is kept in your config directory
+  keybox logout | whoami | password
+  keybox clients            list, get, create, update, delete
+  keybox projects           list, get, create, createProject, rename, delete
+  keybox licenses           list, get, create, revoke, renew, update, free-seat
+  keybox users              list, get, update
+  keybox dashboard | stats
+
+Run "keybox COMMAND -h" for a command's flags. Configuration comes from the
+environment (KEYBOX_*, PORT); flags override it.
 `
 
 // run is the whole program; main only calls it. It returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	return runIO(ctx, args, cli{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr})
+}
+
+// runIO is run with every standard stream given, so that tests can type.
+func runIO(ctx context.Context, args []string, c cli) int {
+	getenv, stdout, stderr := c.getenv, c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -34,6 +53,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		err = c.group(ctx, "backup", backupCommand, rest)
+	case "login":
+		err = c.group(ctx, "login", loginCommand, rest)
+	case "logout":
+		err = c.group(ctx, "logout", logoutCommand, rest)
+	case "whoami":
+		err = c.group(ctx, "whoami", whoamiCommand, rest)
+	case "password":
+		err = c.group(ctx, "password", passwordCommand, rest)
+	case "clients", "client":
+		err = c.group(ctx, "clients", clientCommands, rest)
+	case "projects", "project":
+		err = c.group(ctx, "projects", projectCommands, rest)
+	case "licenses", "license":
+		err = c.group(ctx, "licenses", licenseCommands, rest)
+	case "users", "user":
+		err = c.group(ctx, "users", userCommands, rest)
+	case "dashboard":
+		err = c.group(ctx, "dashboard", dashboardCommand, rest)
+	case "stats":
+		err = c.group(ctx, "stats", statsCommand, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "keybox", version)
 	case "help", "-h", "--help", "-help":
@@ -46,8 +87,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range strings.Split(describe(err), "\n") {
 			fmt.Fprintln(stderr, "keybox:", line)
+		}
+		var u usageError
+		if errors.As(err, &u) {
+			return 2
 		}
 		return 1
 	}

@@ -1,0 +1,85 @@
+package client
+
+import (
+	"context"
+
+	"github.com/keyboxhq/keybox"
+)
+
+// ProjectList is one page of projects, newest first.
+type ProjectList struct {
+	Projects []keybox.Project `json:"projects"`
+	Total    int              `json:"total"`
+	Page     int              `json:"page"`
+	Limit    int              `json:"limit"`
+}
+
+// ProjectListOptions select projects, optionally of one client.
+type ProjectListOptions struct {
+	ClientID string
+	ListOptions
+}
+
+// NewProjectWithLicense is the body of POST /projects/createProject.
+type NewProjectWithLicense struct {
+	ClientID    string           `json:"clientId"`
+	ProjectName string           `json:"projectName"`
+	Duration    int              `json:"duration"` // months, 1–12
+	Services    []keybox.Service `json:"services"`
+}
+
+// CreateProjectWithLicense is KeyBox's createProject: a project and its
+// first license (PENDING, one seat), in one transaction.
+func (c *Client) CreateProjectWithLicense(ctx context.Context, in NewProjectWithLicense) (keybox.Project, keybox.License, error) {
+	var out struct {
+		Project keybox.Project `json:"project"`
+		License keybox.License `json:"license"`
+	}
+	err := c.do(ctx, "POST", "/projects/createProject", nil, in, &out)
+	return out.Project, out.License, err
+}
+
+// CreateProject creates a project for one of the caller's clients, without a license.
+func (c *Client) CreateProject(ctx context.Context, clientID, name string) (keybox.Project, error) {
+	var out struct {
+		Project keybox.Project `json:"project"`
+	}
+	in := map[string]string{"clientId": clientID, "name": name}
+	err := c.do(ctx, "POST", "/projects", nil, in, &out)
+	return out.Project, err
+}
+
+// Projects lists the caller's projects.
+func (c *Client) Projects(ctx context.Context, opts ProjectListOptions) (ProjectList, error) {
+	q := opts.values()
+	if opts.ClientID != "" {
+		q.Set("clientId", opts.ClientID)
+	}
+	var out ProjectList
+	err := c.do(ctx, "GET", "/projects", q, nil, &out)
+	return out, err
+}
+
+// Project returns one of the caller's projects.
+func (c *Client) Project(ctx context.Context, id string) (keybox.Project, error) {
+	var out struct {
+		Project keybox.Project `json:"project"`
+	}
+	err := c.do(ctx, "GET", "/projects/"+esc(id), nil, nil, &out)
+	return out.Project, err
+}
+
+// RenameProject changes a project's name, the one thing PATCH /projects/:id changes.
+func (c *Client) RenameProject(ctx context.Context, id, name string) (keybox.Project, error) {
+	var out struct {
+		Project keybox.Project `json:"project"`
+	}
+	err := c.do(ctx, "PATCH", "/projects/"+esc(id), nil, map[string]string{"name": name}, &out)
+	return out.Project, err
+}
+
+// DeleteProject deletes a project. One with licenses is refused (409)
+// unless cascade is set, which deletes its licenses and activations too.
+func (c *Client) DeleteProject(ctx context.Context, id string, cascade bool) error {
+	return c.do(ctx, "DELETE", "/projects/"+esc(id), cascadeQuery(cascade), nil, nil)
+}

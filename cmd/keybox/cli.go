@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/client"
+)
+
+// cli is what a command may use of the outside world.
+type cli struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// usageError is a command line that cannot be run as typed (exit code 2).
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+// command is one subcommand of a group, such as "clients get".
+type command struct {
+	name string // "" when the group is itself the command (keybox whoami)
+	args string // positional arguments, for the usage line: "ID", "KEY ACTIVATION_ID"
+	help string
+	// offline commands work on the database, not through a server.
+	offline bool
+	// setup registers the command's flags and returns what runs it.
+	setup func(fs *flag.FlagSet) func(ctx context.Context, s *session, args []string) error
+}
+
+// session is a command's connection to a server and its output.
+type session struct {
+	cli
+	api    *client.Client
+	server string
+	json   bool
+}
+
+const defaultServer = "http://localhost:5000"
+
+// group runs one subcommand of a group.
+func (c cli) group(ctx context.Context, group string, cmds []command, args []string) error {
+	cmd, name, args, err := pick(group, cmds, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(c.stdout, groupUsage(group, cmds))
+		}
+		return err
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var server, output string
+	if !cmd.offline {
+		fs.StringVar(&server, "server", "", "KeyBox server URL (KEYBOX_SERVER; default: the one you logged in to, else "+defaultServer+")")
+	}
+	fs.StringVar(&output, "output", "table", "output format: table or json")
+	fs.StringVar(&output, "o", "table", "short for --output")
+	runCmd := cmd.setup(fs)
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace(name+" "+cmd.args+" [flags]"), cmd.help)
+		fs.SetOutput(c.stdout)
+		fs.PrintDefaults()
+		return err
+	}
+	short := strings.TrimPrefix(name, "keybox ")
+	if err != nil {
+		return usageError(fmt.Sprintf("%s: %v (see %s -h)", short, err, name))
+	}
+	if want := len(strings.Fields(cmd.args)); len(pos) != want {
+		if want == 0 {
+			return usageError(fmt.Sprintf("%s takes no arguments, got %q", short, strings.Join(pos, " ")))
+		}
+		return usageError(fmt.Sprintf("usage: %s %s [flags]", name, cmd.args))
+	}
+	if output != "table" && output != "json" {
+		return usageError(fmt.Sprintf("%s: --output %q must be table or json", short, output))
+	}
+	s := &session{cli: c, json: output == "json"}
+	if !cmd.offline {
+		if err := s.connect(server); err != nil {
+			return err
+		}
+	}
+	if err := runCmd(ctx, s, pos); err != nil {
+		return s.explain(err)
+	}
+	return nil
+}
+
+// explain adds what a user can do about an error that is not KeyBox's answer.
+func (s *session) explain(err error) error {
+	var op *net.OpError
+	if s.api != nil && errors.As(err, &op) {
+		return fmt.Errorf("cannot reach KeyBox at %s (%v); check --server or KEYBOX_SERVER", s.server, op.Err)
+	}
+	return err
+}
+
+// pick finds the subcommand args name.
+func pick(group string, cmds []command, args []string) (command, string, []string, error) {
+	if len(cmds) == 1 && cmds[0].name == "" {
+		return cmds[0], "keybox " + group, args, nil
+	}
+	if len(args) == 0 {
+		return command{}, "", nil, usageError(fmt.Sprintf("%s: which command? One of %s (see keybox %s -h)", group, names(cmds), group))
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		return command{}, "", nil, flag.ErrHelp
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c, "keybox " + group + " " + c.name, args[1:], nil
+		}
+	}
+	return command{}, "", nil, usageError(fmt.Sprintf("%s: unknown command %q; use one of %s", group, args[0], names(cmds)))
+}
+
+func names(cmds []command) string {
+	var n []string
+	for _, c := range cmds {
+		n = append(n, c.name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func groupUsage(group string, cmds []command) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: keybox %s COMMAND [flags]\n\nCommands:\n", group)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, c := range cmds {
+		fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, c.args, firstLine(c.help))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(&b, "\nRun \"keybox %s COMMAND -h\" for a command's flags.\n", group)
+	return b.String()
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// parseArgs parses flags wherever they stand among the arguments (keybox
+// licenses get KEY -o json) and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// connect makes the session's API client: the server from --server,
+// KEYBOX_SERVER, the last login, or the default; the token from
+// KEYBOX_TOKEN or the last login, which is sent only to the server it came from.
+func (s *session) connect(flagServer string) error {
+	creds, err := s.loadCredentials()
+	if err != nil {
+		return err
+	}
+	s.server = firstOf(flagServer, strings.TrimSpace(s.getenv("KEYBOX_SERVER")), creds.Server, defaultServer)
+	s.server = strings.TrimSuffix(s.server, "/")
+	token := strings.TrimSpace(s.getenv("KEYBOX_TOKEN"))
+	if token == "" && creds.Server == s.server {
+		token = creds.Token
+	}
+	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + version})
+	return err
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// describe turns an error into the line printed after "keybox: ".
+func describe(err error) string {
+	var e *client.APIError
+	var rule *keybox.Error
+	switch {
+	case errors.As(err, &rule) && rule.Code != keybox.Internal:
+		return rule.Message // a licensing rule's sentence, without its code
+	case errors.As(err, &e) && e.Status == 401:
+		return e.Error() + "; run keybox login"
+	case errors.As(err, &e) && strings.Contains(e.Message, "?cascade=true"):
+		return e.Error() + "; use --cascade"
+	}
+	return err.Error()
+}
+
+// emit prints v as indented JSON, or as the table that table writes.
+func (s *session) emit(v any, table func(w io.Writer)) error {
+	if s.json {
+		enc := json.NewEncoder(s.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}
+
+// say prints a confirmation: the message alone in a table, {"message"} in JSON.
+func (s *session) say(message string) error {
+	return s.emit(client.Message{Message: message}, func(w io.Writer) { fmt.Fprintln(w, message) })
+}
+
+// row writes one tab-separated table row.
+func row(w io.Writer, cols ...string) { fmt.Fprintln(w, strings.Join(cols, "\t")) }
+
+// fields writes name/value pairs, one per line.
+func fields(w io.Writer, pairs ...string) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		row(w, pairs[i]+":", pairs[i+1])
+	}
+}
+
+// when shows a time in UTC to the minute; "-" for none.
+func when(t keybox.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func services(ss []keybox.Service) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, string(s))
+	}
+	return strings.Join(out, ",")
+}
+
+// more tells a table's reader that the list goes on past this page.
+func more(w io.Writer, shown, total, page int) {
+	if shown < total {
+		fmt.Fprintf(w, "(%d of %d shown, page %d; use --page and --limit for more)\n", shown, total, page)
+	}
+}
+
+// intFlag is a number flag that knows whether it was given.
+type intFlag struct {
+	set   bool
+	value int
+}
+
+func (f *intFlag) String() string { return fmt.Sprint(f.value) }
+
+func (f *intFlag) Set(s string) error {
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	f.set, f.value = true, n
+	return nil
+}
+
+// stringFlag is a string flag that knows whether it was given (to tell
+// an empty --name from no --name at all).
+type stringFlag struct {
+	set   bool
+	value string
+}
+
+func (f *stringFlag) String() string { return f.value }
+
+func (f *stringFlag) Set(s string) error {
+	f.set, f.value = true, s
+	return nil
+}
+
+func (f *stringFlag) ptr() *string {
+	if !f.set {
+		return nil
+	}
+	return &f.value
+}
+
+// listFlags are the paging flags of every list command.
+func listFlags(fs *flag.FlagSet) *client.ListOptions {
+	var o client.ListOptions
+	fs.StringVar(&o.Query, "q", "", "only items whose name or email (licenses: key) contains this")
+	fs.IntVar(&o.Page, "page", 0, "page number, from 1")
+	fs.IntVar(&o.Limit, "limit", 0, "items per page (server default 20, at most 100)")
+	return &o
+}
+
+// parseServices reads --services Hosting,Domain.
+func parseServices(s string) []keybox.Service {
+	var out []keybox.Service
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, keybox.Service(p))
+		}
+	}
+	return out
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/client"
+)
+
+// licenseCommands are keybox licenses …: keys and their seats (SPEC §5).
+var licenseCommands = []command{
+	{name: "list", help: "List your licenses, newest first, with their status now.",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			var opts client.LicenseListOptions
+			fs.StringVar(&opts.ClientID, "client", "", "only this client's licenses (client id)")
+			fs.StringVar(&opts.ProjectID, "project", "", "only this project's licenses (project id)")
+			status := fs.String("status", "", "only PENDING, ACTIVE, EXPIRED or REVOKED licenses")
+			page := listFlags(fs)
+			return func(ctx context.Context, s *session, _ []string) error {
+				opts.ListOptions, opts.Status = *page, keybox.Status(*status)
+				list, err := s.api.Licenses(ctx, opts)
+				if err != nil {
+					return err
+				}
+				return s.emit(list, func(w io.Writer) {
+					licenseTable(w, list.Licenses)
+					more(w, len(list.Licenses), list.Total, list.Page)
+				})
+			}
+		}},
+	{name: "get", args: "KEY", help: "Show a license and the machines it is activated on.",
+		setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+			return func(ctx context.Context, s *session, args []string) error {
+				d, err := s.api.License(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return s.emit(d, func(w io.Writer) {
+					licenseFields(w, d.License)
+					row(w, "")
+					activationTable(w, d.Activations)
+				})
+			}
+		}},
+	{name: "create", help: "Issue a PENDING license for a project: --client, --project, --duration.",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			var in client.NewLicense
+			fs.StringVar(&in.ClientID, "client", "", "client id")
+			fs.StringVar(&in.ProjectID, "project", "", "project id (one of the client's)")
+			fs.IntVar(&in.Duration, "duration", 12, "months, 1-12; the clock starts at the first activation")
+			svc := fs.String("services", "", "comma-separated services: Hosting, Domain (default Hosting)")
+			fs.IntVar(&in.MaxMachines, "max-machines", 0, "seats: machines the key may be activated on (default 1)")
+			fs.StringVar(&in.Key, "key", "", "import this key instead of generating one")
+			fs.StringVar(&in.ProductName, "product", "", "bind the key to this product name")
+			return func(ctx context.Context, s *session, _ []string) error {
+				in.Services = parseServices(*svc)
+				l, err := s.api.CreateLicense(ctx, in)
+				if err != nil {
+					return err
+				}
+				return s.emit(l, func(w io.Writer) { licenseFields(w, l) })
+			}
+		}},
+	{name: "revoke", args: "KEY", help: "Revoke a license, or restore a revoked one (a toggle).",
+		setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+			return func(ctx context.Context, s *session, args []string) error {
+				t, err := s.api.ToggleRevoke(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return s.emit(t, func(w io.Writer) { fmt.Fprintln(w, t.Message) })
+			}
+		}},
+	{name: "renew", args: "KEY", help: "Add --duration months to a license (an EXPIRED one becomes ACTIVE).",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			months := fs.Int("duration", 12, "months to add, 1-12")
+			return func(ctx context.Context, s *session, args []string) error {
+				l, err := s.api.RenewLicense(ctx, args[0], *months)
+				if err != nil {
+					return err
+				}
+				return s.emit(l, func(w io.Writer) { licenseFields(w, l) })
+			}
+		}},
+	{name: "update", args: "KEY", help: "Change a license's --max-machines, --services or --product.",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			var seats intFlag
+			var product stringFlag
+			fs.Var(&seats, "max-machines", "seats, 1-1000; not below the seats in use")
+			svc := fs.String("services", "", "comma-separated services: Hosting, Domain")
+			fs.Var(&product, "product", "product name (empty to unbind)")
+			return func(ctx context.Context, s *session, args []string) error {
+				in := client.LicenseUpdate{Services: parseServices(*svc), ProductName: product.ptr()}
+				if seats.set {
+					in.MaxMachines = &seats.value
+				}
+				if in.MaxMachines == nil && in.Services == nil && in.ProductName == nil {
+					return usageError("licenses update: give --max-machines, --services or --product")
+				}
+				l, err := s.api.UpdateLicense(ctx, args[0], in)
+				if err != nil {
+					return err
+				}
+				return s.emit(l, func(w io.Writer) { licenseFields(w, l) })
+			}
+		}},
+	{name: "free-seat", args: "KEY ACTIVATION_ID", help: "Free a seat (a customer's lost laptop); ids are in licenses get.",
+		setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+			return func(ctx context.Context, s *session, args []string) error {
+				if err := s.api.RemoveActivation(ctx, args[0], args[1]); err != nil {
+					return err
+				}
+				return s.say("Activation removed")
+			}
+		}},
+}
+
+func licenseTable(w io.Writer, ls []keybox.License) {
+	row(w, "KEY", "STATUS", "MONTHS", "EXPIRES", "SEATS", "SERVICES", "PRODUCT", "PROJECT")
+	for _, l := range ls {
+		row(w, l.Key, string(l.Status), fmt.Sprint(l.Duration), when(l.ExpiresAt), fmt.Sprint(l.MaxMachines),
+			services(l.Services), dash(string(l.ProductName)), l.ProjectID)
+	}
+}
+
+func licenseFields(w io.Writer, l keybox.License) {
+	fields(w, "key", l.Key, "status", string(l.Status), "duration", fmt.Sprintf("%d months", l.Duration),
+		"services", services(l.Services), "seats", fmt.Sprint(l.MaxMachines), "product", dash(string(l.ProductName)),
+		"client", l.ClientID, "project", l.ProjectID, "issued", when(l.IssuedAt), "activated", when(l.ActivatedAt),
+		"expires", when(l.ExpiresAt), "license", l.ID)
+}
+
+func activationTable(w io.Writer, acts []keybox.Activation) {
+	row(w, "ACTIVATION", "MACHINE", "INSTANCE", "ACTIVATED", "LAST SEEN")
+	for _, a := range acts {
+		row(w, a.ID, dash(a.MachineID), dash(a.InstanceID), when(a.ActivatedAt), when(a.LastValidatedAt))
+	}
+}
