@@ -136,17 +136,34 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 // send is the one place a request is made, for both API clients.
 func send(ctx context.Context, hc *http.Client, ua, token, method, url string, in, out any) error {
+	a, err := exchange(ctx, hc, ua, token, method, url, in)
+	if err != nil {
+		return err
+	}
+	return a.decode(out)
+}
+
+// answer is a response read whole.
+type answer struct {
+	resp   *http.Response // its body already read and closed
+	raw    []byte
+	method string
+	url    string
+}
+
+// exchange sends a request and reads the answer, whatever its status.
+func exchange(ctx context.Context, hc *http.Client, ua, token, method, url string, in any) (answer, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("client: encode %s %s: %w", method, url, err)
+			return answer{}, fmt.Errorf("client: encode %s %s: %w", method, url, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return answer{}, fmt.Errorf("client: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", ua)
@@ -158,21 +175,26 @@ func send(ctx context.Context, hc *http.Client, ua, token, method, url string, i
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, req.URL.Redacted(), unwrapURLError(err))
+		return answer{}, fmt.Errorf("client: %s %s: %w", method, req.URL.Redacted(), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: read answer: %w", method, req.URL.Redacted(), err)
+		return answer{}, fmt.Errorf("client: %s %s: read answer: %w", method, req.URL.Redacted(), err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp, raw)
+	return answer{resp: resp, raw: raw, method: method, url: req.URL.Redacted()}, nil
+}
+
+// decode turns a 2xx answer into out (when not nil) and any other into an *APIError.
+func (a answer) decode(out any) error {
+	if a.resp.StatusCode < 200 || a.resp.StatusCode > 299 {
+		return newAPIError(a.resp, a.raw)
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("client: %s %s: decode answer: %w", method, req.URL.Redacted(), err)
+	if err := json.Unmarshal(a.raw, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode answer: %w", a.method, a.url, err)
 	}
 	return nil
 }

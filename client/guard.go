@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +68,15 @@ type GuardOptions struct {
 	OnRecover func(GuardState)
 	// Logger receives state changes (slog.Default() when nil).
 	Logger *slog.Logger
+	// LicenseFile is the path of an offline license file (offline mode;
+	// needs LicenseOptions.PublicKeys). While KeyBox answers, the guard keeps
+	// a fresh file there (POST /validate/checkout); while it cannot be
+	// reached, or answers with what does not verify, the application runs on
+	// the verified file until the file expires, even past the grace period.
+	LicenseFile string
+	// FileTTL is the lifetime asked for new files (30 days when 0); a file is
+	// renewed when less than half of it is left.
+	FileTTL time.Duration
 }
 
 // GuardState is what the guard knows of the license; StatusPath shows it.
@@ -88,6 +100,9 @@ type GuardState struct {
 	GraceEndsAt keybox.Time `json:"graceEndsAt"`
 	// Error is why the last check failed, when it did.
 	Error string `json:"error,omitempty"`
+	// OnLicenseFile: KeyBox cannot be reached and the application runs on a
+	// verified license file, until GraceEndsAt (the file's expiry).
+	OnLicenseFile bool `json:"onLicenseFile,omitempty"`
 }
 
 // Guard keeps a license checked and blocks an HTTP application while it is
@@ -104,6 +119,8 @@ type Guard struct {
 	onRevoke func(GuardState)
 	onRecov  func(GuardState)
 	log      *slog.Logger
+	file     string
+	fileTTL  time.Duration
 	loop     sync.Once
 
 	checkMu sync.Mutex // one check at a time, so transitions happen in order
@@ -119,7 +136,11 @@ func NewGuard(lic *LicenseClient, opts GuardOptions) *Guard {
 		lic: lic, interval: opts.Interval, grace: opts.GracePeriod, timeout: opts.CheckTimeout,
 		bypass: opts.BypassPaths, status: opts.StatusPath, now: opts.Now,
 		onRevoke: opts.OnRevoke, onRecov: opts.OnRecover, log: opts.Logger,
+		file: opts.LicenseFile, fileTTL: opts.FileTTL,
 		state: GuardState{State: StateUnknown},
+	}
+	if g.fileTTL <= 0 {
+		g.fileTTL = 30 * 24 * time.Hour
 	}
 	if g.interval <= 0 {
 		g.interval = DefaultInterval
@@ -218,9 +239,21 @@ func (g *Guard) Check(ctx context.Context) GuardState {
 	}
 
 	now := g.now()
+	var file *keybox.LicenseFile
+	switch {
+	case err == nil && v.Valid:
+		g.refreshFile(cctx, now)
+	case err != nil && unreachable(err):
+		file = g.verifiedFile(now)
+	}
 	g.mu.Lock()
 	prev := g.state
 	next := g.judge(prev, v, err, activationRefused, now)
+	if file != nil && !file.ExpiresAt.Before(next.GraceEndsAt.Time) {
+		next.Active, next.OnLicenseFile = true, true
+		next.State, next.Message = strings.ToUpper(string(ValidationActive)), "KeyBox cannot be reached; running on a license file"
+		next.GraceEndsAt, next.ExpiresAt = file.ExpiresAt, file.LicenseExpiresAt
+	}
 	g.state, g.checked = next, true
 	g.mu.Unlock()
 
@@ -343,12 +376,29 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			return
 		}
 		st := g.State()
-		if st.Active {
+		if st.Active && !g.ranOut(st) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if st.Active {
+			st.State = StateOffline // the grace period or the license file ran out since the last check
+		}
 		writeGuardJSON(w, http.StatusPaymentRequired, inactiveBody{Error: "LICENSE_INACTIVE", State: st.State, Message: "Go pay your developer"})
 	})
+}
+
+// ranOut reports an offline state whose grace period (served up to its
+// end) or license file (valid until its expiry, exclusive) has run out since
+// the last check.
+func (g *Guard) ranOut(st GuardState) bool {
+	if !st.Offline || st.GraceEndsAt.IsZero() {
+		return false
+	}
+	now := g.now()
+	if st.OnLicenseFile {
+		return !now.Before(st.GraceEndsAt.Time)
+	}
+	return now.After(st.GraceEndsAt.Time)
 }
 
 func (g *Guard) bypassed(path string) bool {
@@ -365,4 +415,67 @@ func writeGuardJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// verifiedFile returns the license file if it verifies at now.
+func (g *Guard) verifiedFile(now time.Time) *keybox.LicenseFile {
+	if g.file == "" || !g.lic.Verifies() {
+		return nil
+	}
+	text, err := os.ReadFile(g.file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			g.log.Warn("keybox: license file unreadable", "path", g.file, "error", err)
+		}
+		return nil
+	}
+	f, err := VerifyLicenseFile(string(text), g.lic.keys, g.lic.MachineID(), now)
+	if err != nil {
+		g.log.Warn("keybox: license file refused", "path", g.file, "error", err)
+		return nil
+	}
+	return &f
+}
+
+// refreshFile keeps a fresh license file while KeyBox answers: a new one is
+// taken when there is none or less than half of its life is left.
+func (g *Guard) refreshFile(ctx context.Context, now time.Time) {
+	if g.file == "" || !g.lic.Verifies() {
+		return
+	}
+	if f := g.verifiedFile(now); f != nil && f.ExpiresAt.Sub(now) > g.fileTTL/2 {
+		return
+	}
+	text, f, err := g.lic.Checkout(ctx, g.fileTTL)
+	if err != nil {
+		g.log.Warn("keybox: could not renew the license file", "error", err)
+		return
+	}
+	if err := writeFileAtomic(g.file, []byte(text)); err != nil {
+		g.log.Warn("keybox: could not save the license file", "path", g.file, "error", err)
+		return
+	}
+	g.log.Info("keybox: license file renewed", "path", g.file, "expiresAt", f.ExpiresAt.String())
+}
+
+// writeFileAtomic replaces path with data (mode 0600) so that a reader never
+// sees half a file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keybox-license-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

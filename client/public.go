@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 )
@@ -28,6 +29,12 @@ type LicenseOptions struct {
 	ProductName string
 	// UserAgent is sent as User-Agent ("keybox-go" when empty).
 	UserAgent string
+	// PublicKeys, when set, are the installation's keys (see ParsePublicKeys):
+	// Activate and Validate then send a fresh nonce and accept only answers
+	// signed for it, and Checkout verifies the file it gets.
+	PublicKeys PublicKeys
+	// Now is the clock for signatures and license files (time.Now when nil).
+	Now func() time.Time
 }
 
 // LicenseClient calls the public license API (SPEC §7) for one key on this
@@ -38,6 +45,8 @@ type LicenseClient struct {
 	http *http.Client
 	ua   string
 	body check
+	keys PublicKeys
+	now  func() time.Time
 }
 
 // check is the body of every public call: KeyBox SDKs of every generation
@@ -63,7 +72,11 @@ func NewLicenseClient(baseURL, key string, opts LicenseOptions) (*LicenseClient,
 		return nil, fmt.Errorf("client: a license key is required")
 	}
 	l := &LicenseClient{base: base, http: httpClient(opts.HTTPClient), ua: orDefault(opts.UserAgent, userAgent),
-		body: check{Key: key, MachineID: opts.MachineID, InstanceID: opts.InstanceID, ProductName: opts.ProductName}}
+		body: check{Key: key, MachineID: opts.MachineID, InstanceID: opts.InstanceID, ProductName: opts.ProductName},
+		keys: opts.PublicKeys, now: opts.Now}
+	if l.now == nil {
+		l.now = time.Now
+	}
 	if l.body.MachineID == "" {
 		if l.body.MachineID, err = MachineID(); err != nil {
 			return nil, err
@@ -86,9 +99,8 @@ func (l *LicenseClient) MachineID() string { return l.body.MachineID }
 // InstanceID returns the instance id sent with every call ("" for none).
 func (l *LicenseClient) InstanceID() string { return l.body.InstanceID }
 
-func (l *LicenseClient) post(ctx context.Context, path string, out any) error {
-	return send(ctx, l.http, l.ua, "", "POST", endpoint(l.base, path, nil), l.body, out)
-}
+// Verifies reports whether answers and files are checked against public keys.
+func (l *LicenseClient) Verifies() bool { return l.keys != nil }
 
 // Message of an activation that found this machine already holding a seat.
 const MessageAlreadyActivated = "License already activated on this machine"
@@ -115,7 +127,7 @@ func (a Activation) Already() bool { return a.Message == MessageAlreadyActivated
 // product, all seats taken) is an *APIError with status 403.
 func (l *LicenseClient) Activate(ctx context.Context) (Activation, error) {
 	var out Activation
-	err := l.post(ctx, "/validate/activate", &out)
+	err := l.call(ctx, "/validate/activate", true, l.body, &out)
 	return out, err
 }
 
@@ -167,7 +179,7 @@ func (v *Validation) UnmarshalJSON(b []byte) error {
 // Validate asks whether the key is valid for this machine now.
 func (l *LicenseClient) Validate(ctx context.Context) (Validation, error) {
 	var out Validation
-	err := l.post(ctx, "/validate", &out)
+	err := l.call(ctx, "/validate", true, l.body, &out)
 	return out, err
 }
 
@@ -175,5 +187,5 @@ func (l *LicenseClient) Validate(ctx context.Context) (Validation, error) {
 // laptop); the license itself stays as it is. A machine without a seat is an
 // *APIError with status 404.
 func (l *LicenseClient) Deactivate(ctx context.Context) error {
-	return l.post(ctx, "/validate/deactivate", nil)
+	return l.call(ctx, "/validate/deactivate", false, l.body, nil)
 }

@@ -20,6 +20,7 @@ Usage:
   keybox migrate [flags]    apply database migrations and exit
   keybox backup FILE        copy the embedded (SQLite) database while it serves
   keybox user create        create an account directly in the database (--admin)
+  keybox keys list|rotate   the signing keys of offline licensing, in the database
   keybox version            print the version
 
 Talking to a server (KEYBOX_SERVER or --server; --output table|json):
@@ -30,6 +31,7 @@ Talking to a server (KEYBOX_SERVER or --server; --output table|json):
   keybox licenses           list, get, create, revoke, renew, update, free-seat
   keybox users              list, get, update
   keybox dashboard | stats
+  keybox verify FILE        verify an offline license file
 
 Run "keybox COMMAND -h" for a command's flags. Configuration comes from the
 environment (KEYBOX_*, PORT); flags override it.
@@ -75,6 +77,10 @@ func runIO(ctx context.Context, args []string, c cli) int {
 		err = c.group(ctx, "dashboard", dashboardCommand, rest)
 	case "stats":
 		err = c.group(ctx, "stats", statsCommand, rest)
+	case "keys":
+		err = c.group(ctx, "keys", keyCommands, rest)
+	case "verify":
+		err = c.group(ctx, "verify", verifyCommand, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "keybox", version)
 	case "help", "-h", "--help", "-help":

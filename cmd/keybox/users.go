@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
-	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
@@ -109,34 +106,14 @@ func (c cli) databaseURL(flagValue string) string {
 	return firstOf(strings.TrimSpace(flagValue), strings.TrimSpace(c.getenv("KEYBOX_DATABASE_URL")), defaultDatabaseURL)
 }
 
-// createUser opens the database and creates the account through the
-// licensing rules, the same as signup but without the API.
+// createUser creates the account through the licensing rules on the
+// database itself, the same as signup but without the API.
 func createUser(ctx context.Context, dbURL, name, email, password string, role keybox.Role) (keybox.User, error) {
-	if _, _, err := parseDatabaseURL(dbURL); err != nil {
-		return keybox.User{}, fmt.Errorf("KEYBOX_DATABASE_URL: %w", err)
-	}
-	store, err := openStore(ctx, dbURL)
+	svc, closeDB, err := offlineService(ctx, dbURL)
 	if err != nil {
 		return keybox.User{}, err
 	}
-	defer store.Close()
-	passwords, err := auth.NewPasswords(auth.DefaultCost, 1)
-	if err != nil {
-		return keybox.User{}, err
-	}
-	// No token is issued here; the service needs a signer all the same.
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return keybox.User{}, err
-	}
-	tokens, err := auth.NewTokens(secret, time.Minute, nil)
-	if err != nil {
-		return keybox.User{}, err
-	}
-	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens})
-	if err != nil {
-		return keybox.User{}, err
-	}
+	defer closeDB()
 	return svc.CreateUser(ctx, licensing.SignupInput{
 		Name: licensing.Str(name), Email: licensing.Str(email),
 		Password: licensing.Str(password), ConfirmPassword: licensing.Str(password),

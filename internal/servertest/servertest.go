@@ -5,6 +5,7 @@
 package servertest
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,9 @@ type Server struct {
 	URL     string
 	Clock   *Clock
 	Handler *server.Server
+	// Service is the licensing service behind the server, for what has no
+	// endpoint (rotating the signing key).
+	Service *licensing.Service
 }
 
 // New starts the real server over store; it stops when the test ends.
@@ -85,8 +89,11 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 		t.Fatal(err)
 	}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2})})
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3})})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	sc := server.Config{Service: svc, Now: clk.Now}
@@ -104,5 +111,5 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	}
 	ts := httptest.NewServer(handler)
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Clock: clk, Handler: h}
+	return &Server{URL: ts.URL, Clock: clk, Handler: h, Service: svc}
 }
