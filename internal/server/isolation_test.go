@@ -21,6 +21,8 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"GET /license/me":      true,
 	"GET /dashboard/stats": true,
 	"GET /metrics":         true,
+	"GET /app/":            true, // the dashboard's page and assets
+	"GET /app":             true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,
 	"POST /validate/activate":   true,
