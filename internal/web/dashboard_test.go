@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -572,4 +573,76 @@ func lanAddress() string {
 		}
 	}
 	return ""
+}
+
+// TestListsSearchAndPages: the clients list pages and searches; the licenses
+// table filters by client and project.
+func TestListsSearchAndPages(t *testing.T) {
+	e := newEnv(t)
+	token := e.developer("Ada", "ada@example.com")
+	var acme, globex string
+	for i := 1; i <= 25; i++ {
+		_, c := e.call("POST", "/clients", token, map[string]string{"name": fmt.Sprintf("Client %02d", i), "email": fmt.Sprintf("c%02d@example.com", i)})
+		id := c["client"].(map[string]any)["_id"].(string)
+		switch i {
+		case 1:
+			acme = id
+		case 2:
+			globex = id
+		}
+	}
+	project := func(client, name string) string {
+		_, p := e.call("POST", "/projects/createProject", token, map[string]any{"clientId": client, "projectName": name, "duration": 1, "services": []string{"Hosting"}})
+		return p["license"].(map[string]any)["key"].(string)
+	}
+	acmeSite, acmeApp, globexSite := project(acme, "Acme site"), project(acme, "Acme app"), project(globex, "Globex site")
+
+	b := newTab(t)
+	b.login(e, "ada@example.com")
+	b.open(e, "#/clients", "Clients")
+	b.waitText(".pager", "Showing 1–20 of 25")
+	b.clickButton(".pager", "Next page")
+	b.waitText(".pager", "Showing 21–25 of 25")
+	b.waitText(".results td", "Client 01") // newest first: the first made is last
+	if got := eval[string](b, "location.hash"); got != "#/clients?page=2" {
+		t.Errorf("page 2 is at %q, want #/clients?page=2", got)
+	}
+	b.fill("#client-search", "c1")
+	b.waitText(".pager", "Showing 1–10 of 10")
+	b.fill("#client-search", "nobody")
+	b.waitText(".results", "No client matches “nobody”.")
+	b.shot("clients-search")
+
+	keys := func() []string {
+		return eval[[]string](b, `[...document.querySelectorAll(".results a.key")].map((a) => a.textContent).sort()`)
+	}
+	choose := func(name, value string) {
+		t.Helper()
+		b.do("choose "+name, chromedp.SetValue(chromedp.CSS(`select[name="`+name+`"]`), value),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('select[name="`+name+`"]').dispatchEvent(new Event("change"))`))
+	}
+	sameKeys := func(want ...string) {
+		t.Helper()
+		b.waitFor(fmt.Sprintf("%d keys", len(want)), `(n) => document.querySelectorAll(".results a.key").length === n`, len(want))
+		got := keys()
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("the table shows %v, want %v", got, want)
+		}
+	}
+	b.open(e, "#/licenses", "Licenses")
+	sameKeys(acmeSite, acmeApp, globexSite)
+	choose("clientId", acme)
+	sameKeys(acmeSite, acmeApp)
+	b.waitFor("Acme's projects offered", `() => [...document.querySelectorAll('select[name="projectId"] option')].map((o) => o.text).join() === "Any project,Acme app,Acme site"`)
+	projectID := eval[string](b, `[...document.querySelectorAll('select[name="projectId"] option')].find((o) => o.text === "Acme app").value`)
+	choose("projectId", projectID)
+	sameKeys(acmeApp)
+	b.shot("licenses-filtered")
+	// The filters are in the URL: a reload shows the same table.
+	b.do("reload", chromedp.Reload())
+	b.waitText("h1", "Licenses")
+	sameKeys(acmeApp)
+	choose("clientId", "")
+	sameKeys(acmeSite, acmeApp, globexSite)
 }

@@ -4,7 +4,7 @@
 import { api, query, seg } from "./api.js";
 import {
   h, table, pager, time, relative, notify, errorNotice, badge, keyLink, copyButton, plural, num,
-  input, select, checks, durationOptions, serviceOptions, formDialog, confirm, values, guard, licenseSummary,
+  input, select, checks, durationOptions, serviceOptions, formDialog, confirm, values, guard,
 } from "./ui.js";
 import { namesOf, rememberClients, rememberProjects, clientName, projectName } from "./names.js";
 
@@ -203,7 +203,6 @@ export async function licensePage(view, key) {
       h("dl", { class: "facts" },
         fact("Client", h("a", { href: `#/clients/${seg(l.client)}` }, client ?? "—")),
         fact("Project", project ?? "—"),
-        fact("Term", licenseSummary(l)),
         fact("Duration", plural(l.duration, "month", "months")),
         fact("Activated", time(l.activatedAt, true)),
         fact("Expires", l.activatedAt ? [time(l.expiresAt), " ", h("span", { class: "muted" }, `(${relative(l.expiresAt)})`)] : h("span", { class: "muted" }, "Counted from the first activation")),
