@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
@@ -181,10 +182,11 @@ type tab struct {
 	t   *testing.T
 	ctx context.Context
 
-	mu      sync.Mutex
-	dialogs []string // JavaScript dialogs that opened (and were dismissed)
-	errors  []string // console errors and uncaught exceptions
-	shots   int
+	mu       sync.Mutex
+	dialogs  []string // JavaScript dialogs that opened (and were dismissed)
+	errors   []string // console errors and uncaught exceptions
+	requests []sent   // every request the page made
+	shots    int
 }
 
 // Desktop and phone viewports.
@@ -219,11 +221,17 @@ func newTab(t *testing.T) *tab {
 	b := &tab{t: t, ctx: ctx}
 
 	err := chromedp.Listen(ctx, func(ev any) {
-		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+		switch ev := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
 			b.mu.Lock()
-			b.dialogs = append(b.dialogs, d.Type.String()+": "+d.Message)
+			b.dialogs = append(b.dialogs, ev.Type.String()+": "+ev.Message)
 			b.mu.Unlock()
 			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		case *network.EventRequestWillBeSent:
+			auth, _ := ev.Request.Headers["Authorization"].(string)
+			b.mu.Lock()
+			b.requests = append(b.requests, sent{url: ev.Request.URL + ev.Request.URLFragment, authorization: auth})
+			b.mu.Unlock()
 		}
 	})
 	if err != nil {
@@ -272,6 +280,15 @@ func (b *tab) checkConsole() {
 			b.t.Errorf("browser console error: %s", m)
 		}
 	}
+}
+
+// sent is a request as the page sent it.
+type sent struct{ url, authorization string }
+
+func (b *tab) requestsSent() []sent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]sent(nil), b.requests...)
 }
 
 func (b *tab) dialogsOpened() []string {

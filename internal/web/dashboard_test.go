@@ -256,6 +256,20 @@ func TestJourney(t *testing.T) {
 	if len(b.dialogsOpened()) > 0 {
 		t.Errorf("JavaScript dialogs opened: %v", b.dialogsOpened())
 	}
+
+	// The token went only in Authorization headers, never in a URL.
+	withToken := 0
+	for _, r := range b.requestsSent() {
+		if strings.Contains(r.url, token) {
+			t.Errorf("a request carried the token in its URL: %s", r.url)
+		}
+		if r.authorization == "Bearer "+token {
+			withToken++
+		}
+	}
+	if withToken < 10 {
+		t.Errorf("%d requests carried the token as a Bearer header, want the API calls of the whole session", withToken)
+	}
 }
 
 // TestUserTextIsText: names and machine ids that look like HTML show as
@@ -607,6 +621,19 @@ func TestListsSearchAndPages(t *testing.T) {
 	if got := eval[string](b, "location.hash"); got != "#/clients?page=2" {
 		t.Errorf("page 2 is at %q, want #/clients?page=2", got)
 	}
+	// Edit a client: an email another client has is refused next to the
+	// field, a new name is taken.
+	b.click(`.results button[aria-label="Edit Client 01"]`)
+	b.fill(`dialog input[name="email"]`, "c02@example.com")
+	b.click(`dialog button[type="submit"]`)
+	b.waitText(`dialog [data-field="email"] .field-error`, "Client with this email already exists")
+	b.shot("client-edit-conflict")
+	b.fill(`dialog input[name="email"]`, "c01@example.com")
+	b.fill(`dialog input[name="name"]`, "Acme Corporation")
+	b.click(`dialog button[type="submit"]`)
+	b.waitGone("dialog")
+	b.waitText(".results td", "Acme Corporation")
+
 	b.fill("#client-search", "c1")
 	b.waitText(".pager", "Showing 1–10 of 10")
 	b.fill("#client-search", "nobody")
