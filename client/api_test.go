@@ -235,7 +235,8 @@ func TestManagementEndToEnd(t *testing.T) {
 
 func isOps(pattern string) bool {
 	switch pattern {
-	case "GET /{$}", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json":
+	case "GET /{$}", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
+		"GET /app", "GET /app/": // and the dashboard's pages
 		return true
 	}
 	return false

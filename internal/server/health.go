@@ -1,15 +1,45 @@
 package server
 
 import (
+	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/web"
 )
 
+// handleRoot answers API clients with SPEC §8's JSON and sends browsers,
+// which ask for HTML, to the dashboard.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
+	if acceptsHTML(r.Header.Values("Accept")) {
+		http.Redirect(w, r, web.Path, http.StatusFound)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"message": "Server running", "success": true, "time": keybox.NewTime(s.now()),
 	})
+}
+
+// acceptsHTML reports whether an Accept header names text/html (with a
+// non-zero quality), as every browser's navigation does; curl's */* and
+// SDKs' application/json do not.
+func acceptsHTML(accept []string) bool {
+	for _, header := range accept {
+		for _, part := range strings.Split(header, ",") {
+			typ, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || typ != "text/html" {
+				continue
+			}
+			q, err := strconv.ParseFloat(params["q"], 64)
+			if params["q"] == "" || err == nil && q > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // handleHealthz answers while the process is up.

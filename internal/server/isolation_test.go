@@ -22,6 +22,8 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"GET /dashboard/stats": true,
 	"GET /openapi.json":    true,
 	"GET /metrics":         true,
+	"GET /app/":            true, // the dashboard's page and assets
+	"GET /app":             true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,
 	"POST /validate/activate":   true,

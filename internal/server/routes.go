@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/keyboxhq/keybox/internal/web"
+)
 
 // routes is the whole API on one screen.
 func (s *Server) routes() {
@@ -59,14 +63,21 @@ func (s *Server) routes() {
 	// Dashboard (SPEC §6).
 	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))
 	m.HandleFunc("GET /dashboard/stats", s.authed(s.handleStats))
+
+	// The web dashboard: one page and its assets; browsers asking for / are
+	// sent there (handleRoot).
+	m.Handle("GET /app/", dashboardHeaders(web.Handler()))
+	m.Handle("GET /app", http.RedirectHandler(web.Path, http.StatusMovedPermanently))
 }
 
 // routeList registers handlers and remembers their patterns.
 type routeList struct{ s *Server }
 
-func (l routeList) HandleFunc(pattern string, h http.HandlerFunc) {
+func (l routeList) HandleFunc(pattern string, h http.HandlerFunc) { l.Handle(pattern, h) }
+
+func (l routeList) Handle(pattern string, h http.Handler) {
 	l.s.patterns = append(l.s.patterns, pattern)
-	l.s.mux.HandleFunc(pattern, h)
+	l.s.mux.Handle(pattern, h)
 }
 
 // Routes returns every registered pattern, e.g. "GET /clients/{id}", so that

@@ -1,0 +1,201 @@
+// Clients: the searchable list, and one client's page with its projects and
+// their licenses as a tree.
+
+import { api, query, seg } from "./api.js";
+import {
+  h, table, pager, time, notify, errorNotice, badge, keyLink, copyButton, plural,
+  input, select, checks, durationOptions, serviceOptions, formDialog, confirm, guard, licenseSummary,
+} from "./ui.js";
+import { newLicenseDialog } from "./licenses.js";
+
+const PAGE_SIZE = 20;
+
+export async function clientsPage(view) {
+  const search = h("input", { type: "search", id: "client-search", name: "q", value: view.params.get("q") || "", autocomplete: "off", placeholder: "Name or email" });
+  const results = h("div", { class: "results", tabindex: "-1", "aria-live": "polite" });
+  let loads = 0;
+
+  const load = async (page) => {
+    const mine = ++loads;
+    const q = search.value.trim();
+    history.replaceState(null, "", `#/clients${query({ q, page: page > 1 ? page : "" })}`);
+    let data;
+    try {
+      data = await api("GET", `/clients${query({ q, page, limit: PAGE_SIZE })}`);
+    } catch (err) {
+      if (mine === loads && err.status !== 401) results.replaceChildren(errorNotice(err));
+      return;
+    }
+    if (mine !== loads || !view.alive()) return;
+    if (data.total > 0 && data.clients.length === 0 && page > 1) {
+      await load(1);
+      return;
+    }
+    results.replaceChildren(clientList(data, q, view), pager(data, async (p) => {
+      await load(p);
+      results.focus();
+    }));
+  };
+
+  let timer = 0;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load(1), 250);
+  });
+  const form = h("form", { class: "toolbar", role: "search", onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); load(1); } },
+    h("div", { class: "field grow" }, h("label", { for: "client-search" }, "Search clients"), search));
+
+  await load(Number(view.params.get("page")) || 1);
+  return [
+    h("div", { class: "page-head" },
+      h("div", null, h("h1", null, "Clients"), h("p", { class: "sub" }, "The customers you issue licenses to.")),
+      h("button", { type: "button", class: "btn", "data-focus": "new-client", onclick: guard(() => createClient(view)) }, "New client")),
+    form,
+    results,
+  ];
+}
+
+function clientList(data, q, view) {
+  if (data.total === 0) {
+    return h("p", { class: "panel empty" }, q
+      ? `No client matches “${q}”.`
+      : "No clients yet. Create your first client to start issuing licenses.");
+  }
+  return table("Clients", [
+    { label: "Name", cell: (c) => h("a", { class: "cell-name", href: `#/clients/${seg(c._id)}` }, c.name) },
+    { label: "Email", cell: (c) => h("span", { class: "cell-wrap" }, c.email) },
+    { label: "Added", cell: (c) => time(c.createdAt) },
+    {
+      label: "", class: "actions-cell", cell: (c) => [
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Edit ${c.name}`, onclick: guard(() => editClient(c, view)) }, "Edit"),
+        h("button", { type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Delete ${c.name}`, onclick: guard(() => deleteClient(c, view, false)) }, "Delete"),
+      ],
+    },
+  ], data.clients);
+}
+
+function clientFields(c = {}) {
+  return [
+    input({ name: "name", label: "Name", value: c.name || "", autocomplete: "organization" }),
+    input({ name: "email", label: "Email address", type: "email", value: c.email || "", autocomplete: "email", hint: "Unique among your clients." }),
+  ];
+}
+
+async function createClient(view) {
+  const res = await formDialog({
+    title: "New client",
+    fields: clientFields(),
+    submitLabel: "Create client",
+    submit: (v) => api("POST", "/clients", { name: v.name, email: v.email }),
+  });
+  if (!res) return;
+  notify(`Client “${res.client.name}” created.`, "success");
+  view.refresh("new-client");
+}
+
+async function editClient(c, view, focus) {
+  const res = await formDialog({
+    title: "Edit client",
+    fields: clientFields(c),
+    submitLabel: "Save changes",
+    submit: (v) => api("PATCH", `/clients/${seg(c._id)}`, { name: v.name, email: v.email }),
+  });
+  if (!res) return;
+  notify("Client updated.", "success");
+  view.refresh(focus);
+}
+
+// deleteClient asks first; a client with projects answers 409 and is only
+// deleted, with everything under it, after a second, explicit confirmation.
+async function deleteClient(c, view, onItsPage) {
+  const ok = await confirm({
+    title: "Delete this client?",
+    message: `“${c.name}” (${c.email}) will be deleted.`,
+    confirmLabel: "Delete client",
+  });
+  if (!ok) return;
+  try {
+    await api("DELETE", `/clients/${seg(c._id)}`);
+  } catch (err) {
+    if (err.status !== 409) throw err;
+    const all = await confirm({
+      title: "This client has projects",
+      message: [
+        `“${c.name}” has projects. Deleting the client also deletes all its projects, their licenses and every activation of those licenses.`,
+        "Applications using those keys will stop working. This cannot be undone.",
+      ],
+      confirmLabel: "Delete client and all its projects",
+    });
+    if (!all) return;
+    await api("DELETE", `/clients/${seg(c._id)}${query({ cascade: "true" })}`);
+  }
+  notify(`Client “${c.name}” deleted.`, "success");
+  if (onItsPage) view.go("#/clients");
+  else view.refresh();
+}
+
+// --- one client ---
+
+export async function clientPage(view, id) {
+  const data = await api("GET", `/dashboard${query({ clientId: id })}`);
+  const client = data.data[0];
+  const projects = client.projects;
+  return [
+    h("div", { class: "page-head" },
+      h("div", null,
+        h("p", { class: "crumbs" }, h("a", { href: "#/clients" }, "Clients"), " / "),
+        h("h1", { class: "cell-wrap" }, client.name),
+        h("p", { class: "sub" }, client.email)),
+      h("div", { class: "actions" },
+        h("a", { class: "btn btn-secondary", href: `#/licenses${query({ clientId: client._id })}` }, "Licenses"),
+        h("button", { type: "button", class: "btn btn-secondary", "data-focus": "edit-client", onclick: guard(() => editClient(client, view, "edit-client")) }, "Edit"),
+        h("button", { type: "button", class: "btn btn-danger-quiet", onclick: guard(() => deleteClient(client, view, true)) }, "Delete"))),
+    h("section", { "aria-labelledby": "projects-h" },
+      h("div", { class: "section-head" },
+        h("h2", { id: "projects-h" }, `Projects (${projects.length})`),
+        h("button", { type: "button", class: "btn", "data-focus": "new-project", onclick: guard(() => createProject(client, view)) }, "New project")),
+      h("div", { class: "tree-wrap" }, projects.length === 0
+        ? h("p", { class: "panel empty" }, "No projects yet. Create one to issue this client's first license.")
+        : h("ul", { class: "tree", "aria-label": `Projects and licenses of ${client.name}` }, projects.map((p) => projectNode(client, p, view))))),
+  ];
+}
+
+function projectNode(client, p, view) {
+  return h("li", { class: "tree-project" },
+    h("div", { class: "tree-project-head" },
+      h("div", null, h("h3", null, p.name), h("p", { class: "muted" }, plural(p.licenses.length, "license", "licenses"))),
+      h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Add a license to ${p.name}`, onclick: guard(() => addLicense(client, p, view)) }, "Add license")),
+    p.licenses.length === 0
+      ? h("p", { class: "tree-empty" }, "No licenses.")
+      : h("ul", { class: "tree-licenses" }, p.licenses.map((l) =>
+        h("li", null,
+          h("span", { class: "key-line" }, keyLink(l.key), copyButton(l.key)),
+          badge(l.status),
+          h("span", { class: "meta" }, licenseSummary(l))))));
+}
+
+async function createProject(client, view) {
+  const res = await formDialog({
+    title: "New project",
+    intro: `A project is a product sold to ${client.name}. It is created with its first license key.`,
+    fields: [
+      input({ name: "projectName", label: "Project name" }),
+      select({ name: "duration", label: "License duration", options: durationOptions, value: "12", hint: "Counted from the first activation." }),
+      checks({ name: "services", label: "Services", options: serviceOptions, checked: ["Hosting"] }),
+    ],
+    submitLabel: "Create project and license",
+    submit: (v) => api("POST", "/projects/createProject", {
+      clientId: client._id, projectName: v.projectName, duration: Number(v.duration), services: v.services,
+    }),
+  });
+  if (!res) return;
+  notify(`Project “${res.project.name}” created with license ${res.license.key}.`, "success");
+  view.refresh("new-project");
+}
+
+async function addLicense(client, project, view) {
+  const res = await newLicenseDialog({ client, project });
+  if (!res) return;
+  notify(`License ${res.license.key} created.`, "success");
+  view.refresh();
+}

@@ -1,0 +1,348 @@
+// Building blocks of the page. Every string, and above all every string that
+// came from the server, enters the page as text (text nodes, textContent,
+// attribute values): nothing here ever parses a string as HTML.
+
+// h creates an element. props: "class", "text", on<event> listeners, "value"
+// and "checked" (set as properties, after the children), and any attribute.
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  append(el, children);
+  setProps(el, props);
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// svg creates an SVG element; its props are attributes.
+export function svg(tag, props, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function setProps(el, props) {
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k === "value") el.value = v;
+    else if (k === "checked") el.checked = Boolean(v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// --- words and numbers ---
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dayFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
+const fullDayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+const relFmt = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const numFmt = new Intl.NumberFormat();
+
+export const num = (n) => numFmt.format(n);
+
+// time renders an instant as a <time> element, or a dash when there is none.
+export function time(iso, withTime = false) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const d = new Date(iso);
+  return h("time", { datetime: iso, title: dateTimeFmt.format(d) }, (withTime ? dateTimeFmt : dateFmt).format(d));
+}
+
+// relative says how far an instant is from now ("in 12 days", "3 months ago").
+export function relative(iso) {
+  const days = Math.round((new Date(iso).getTime() - Date.now()) / 86400000);
+  if (Math.abs(days) < 60) return relFmt.format(days, "day");
+  const months = Math.round(days / 30.44);
+  if (Math.abs(months) < 24) return relFmt.format(months, "month");
+  return relFmt.format(Math.round(days / 365.25), "year");
+}
+
+// day formats a UTC calendar day ("2026-03-01"), short or long.
+export function day(date, long = false) {
+  return (long ? fullDayFmt : dayFmt).format(new Date(`${date}T00:00:00Z`));
+}
+
+export function plural(n, one, many) {
+  return `${num(n)} ${n === 1 ? one : many}`;
+}
+
+// --- pieces ---
+
+export function badge(status) {
+  return h("span", { class: `badge badge-${status}` }, status);
+}
+
+export function keyLink(key) {
+  return h("a", { class: "key", href: `#/licenses/${encodeURIComponent(key)}`, "data-key": key }, key);
+}
+
+// copyButton copies a license key, with a fallback for pages served over
+// plain HTTP on a LAN address, where browsers offer no Clipboard API.
+export function copyButton(key) {
+  const b = h("button", { type: "button", class: "btn btn-secondary btn-small copy", "data-copy": key, "aria-label": `Copy key ${key}` }, "Copy");
+  b.addEventListener("click", async () => {
+    const ok = await copyText(key);
+    b.focus();
+    if (ok) {
+      b.textContent = "Copied";
+      setTimeout(() => { b.textContent = "Copy"; }, 2000);
+      notify("Key copied to the clipboard.", "success");
+    } else {
+      notify("The browser did not allow copying. Select the key and copy it by hand.", "error");
+    }
+  });
+  return b;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Fall through to the selection.
+    }
+  }
+  const area = h("textarea", { class: "offscreen", readonly: true, "aria-hidden": "true" });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
+
+// notify shows a short message that screen readers announce.
+export function notify(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const t = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : undefined }, message);
+  box.append(t);
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => t.remove(), kind === "error" ? 9000 : 5000);
+}
+
+// errorNotice is an error shown in the page, in words.
+export function errorNotice(err) {
+  return h("p", { class: "notice notice-error", role: "alert" }, err.message || String(err));
+}
+
+// table builds a table that turns into labelled cards on a phone.
+// columns: [{label, cell(row) → node|string, class}]
+export function table(caption, columns, rows) {
+  return h("div", { class: "table-wrap" },
+    h("table", { class: "cards" },
+      h("caption", { class: "sr-only" }, caption),
+      h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col", class: c.class }, c.label ? c.label : h("span", { class: "sr-only" }, "Actions"))))),
+      h("tbody", null, rows.map((r) => h("tr", null, columns.map((c) => h("td", { "data-label": c.label, class: c.class }, c.cell(r))))))));
+}
+
+// pager says which rows are shown and offers the pages around them.
+export function pager(data, go) {
+  const pages = Math.max(1, Math.ceil(data.total / data.limit));
+  const first = data.total === 0 ? 0 : (data.page - 1) * data.limit + 1;
+  const last = Math.min(data.total, data.page * data.limit);
+  const prev = h("button", { type: "button", class: "btn btn-secondary btn-small", disabled: data.page <= 1, onclick: () => go(data.page - 1) }, "Previous page");
+  const next = h("button", { type: "button", class: "btn btn-secondary btn-small", disabled: data.page >= pages, onclick: () => go(data.page + 1) }, "Next page");
+  return h("div", { class: "pager" },
+    h("p", null, `Showing ${num(first)}–${num(last)} of ${num(data.total)}`),
+    pages > 1 ? h("div", { class: "actions" }, prev, h("span", null, `Page ${num(data.page)} of ${num(pages)}`), next) : null);
+}
+
+// guard runs an action started by a click and reports its failure in words.
+export function guard(fn) {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err.status !== 401) notify(err.message, "error");
+    }
+  };
+}
+
+// licenseSummary is one line about a license's term and seats.
+export function licenseSummary(l) {
+  const seats = plural(l.maxMachines, "seat", "seats");
+  if (!l.activatedAt) return `${plural(l.duration, "month", "months")} from activation · ${seats}`;
+  const ends = new Date(l.expiresAt).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return `${l.status === "EXPIRED" ? "Expired" : "Expires"} ${ends} · ${seats}`;
+}
+
+// --- forms ---
+
+let uid = 0;
+
+function fieldBox(name, label, control, hint, id) {
+  const err = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
+  control.setAttribute("aria-describedby", hint ? `${id}-hint ${id}-error` : `${id}-error`);
+  return h("div", { class: "field", "data-field": name },
+    h("label", { for: id }, label),
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null,
+    control, err);
+}
+
+// input is a labelled text field with room for its error.
+export function input({ name, label, type = "text", value = "", hint, autocomplete, attrs = {} }) {
+  const id = `f${++uid}`;
+  const el = h("input", { id, name, type, value, autocomplete, ...attrs });
+  return fieldBox(name, label, el, hint, id);
+}
+
+// select is a labelled drop-down; options are [value, label] pairs.
+export function select({ name, label, options, value = "", hint, attrs = {} }) {
+  const id = `f${++uid}`;
+  // A value that is not among the options would leave nothing selected.
+  const known = options.some(([v]) => v === value);
+  const el = h("select", { id, name, value: known ? value : undefined, ...attrs }, options.map(([v, l]) => h("option", { value: v }, l)));
+  return fieldBox(name, label, el, hint, id);
+}
+
+// checks is a group of checkboxes sharing a name.
+export function checks({ name, label, options, checked = [] }) {
+  const id = `f${++uid}`;
+  const box = h("fieldset", { class: "field", "data-field": name, "aria-describedby": `${id}-error` },
+    h("legend", null, label),
+    h("div", { class: "checks" }, options.map(([v, l]) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", name, value: v, checked: checked.includes(v) }), l))),
+    h("p", { class: "field-error", id: `${id}-error`, hidden: true }));
+  return box;
+}
+
+export const durationOptions = Array.from({ length: 12 }, (_, i) => [String(i + 1), i === 0 ? "1 month" : `${i + 1} months`]);
+export const serviceOptions = [["Hosting", "Hosting"], ["Domain", "Domain"]];
+
+// values reads a form: one string per name, or an array for checkbox groups.
+export function values(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    if (el.type === "checkbox") {
+      out[el.name] ??= [];
+      if (el.checked) out[el.name].push(el.value);
+    } else {
+      out[el.name] = el.value;
+    }
+  }
+  return out;
+}
+
+export function clearErrors(form) {
+  for (const box of form.querySelectorAll(".field")) {
+    box.classList.remove("invalid");
+    const e = box.querySelector(".field-error");
+    if (e) { e.textContent = ""; e.hidden = true; }
+    for (const c of box.querySelectorAll("input, select")) c.removeAttribute("aria-invalid");
+  }
+  const general = form.querySelector(".form-error");
+  if (general) general.textContent = "";
+}
+
+// showErrors puts each field's error next to it and the rest above the
+// buttons, then moves the focus to the first field to fix.
+export function showErrors(form, err) {
+  clearErrors(form);
+  let first = null;
+  let placed = 0;
+  for (const [name, message] of Object.entries(err.fields || {})) {
+    const box = form.querySelector(`.field[data-field="${CSS.escape(name)}"]`);
+    if (!box) continue;
+    placed++;
+    box.classList.add("invalid");
+    const e = box.querySelector(".field-error");
+    e.textContent = message;
+    e.hidden = false;
+    const control = box.querySelector("input, select");
+    control.setAttribute("aria-invalid", "true");
+    first ??= control;
+  }
+  // A field's error is read with its field (aria-describedby); anything
+  // else goes above the buttons.
+  const general = form.querySelector(".form-error");
+  if (general) general.textContent = placed ? "" : err.message;
+  (first || general)?.focus();
+}
+
+// --- dialogs ---
+
+// modal opens a dialog. build(close) returns its content; close(result)
+// closes it. It resolves with the result (undefined when dismissed) and
+// gives the focus back to where it was.
+export function modal(title, build) {
+  return new Promise((resolve) => {
+    const back = document.activeElement;
+    const id = `d${++uid}`;
+    const dialog = h("dialog", { "aria-labelledby": id });
+    let result;
+    const close = (value) => {
+      result = value;
+      dialog.close();
+    };
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (back && back.isConnected) back.focus();
+      resolve(result);
+    });
+    dialog.append(h("div", { class: "dialog-body" }, h("h2", { id }, title), build(close)));
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+// confirm asks a yes/no question; it resolves true only on the confirming button.
+export function confirm({ title, message, confirmLabel, danger = true }) {
+  return modal(title, (close) => {
+    const cancel = h("button", { type: "button", class: "btn btn-secondary", onclick: () => close(false) }, "Cancel");
+    const ok = h("button", { type: "button", class: danger ? "btn btn-danger" : "btn", onclick: () => close(true) }, confirmLabel);
+    const body = [].concat(message).map((m) => h("p", null, m));
+    queueMicrotask(() => cancel.focus());
+    return h("div", { class: "form" }, body, h("div", { class: "form-actions" }, cancel, ok));
+  }).then(Boolean);
+}
+
+// formDialog shows a form; submit(values) runs on submit and its answer
+// closes the dialog. Its ApiError is shown in the form, next to the fields.
+export function formDialog({ title, fields, submitLabel, submit, intro }) {
+  return modal(title, (close) => {
+    const button = h("button", { type: "submit", class: "btn" }, submitLabel);
+    const form = h("form", { class: "form", novalidate: true },
+      intro ? h("p", { class: "muted" }, intro) : null,
+      fields,
+      h("p", { class: "form-error field-error", role: "alert", tabindex: "-1" }),
+      h("div", { class: "form-actions" },
+        h("button", { type: "button", class: "btn btn-secondary", onclick: () => close(undefined) }, "Cancel"),
+        button));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      button.disabled = true;
+      try {
+        close(await submit(values(form), form));
+      } catch (err) {
+        if (err.status === 401) {
+          close(undefined);
+          return;
+        }
+        showErrors(form, err);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  });
+}
