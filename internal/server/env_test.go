@@ -5,43 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/keyboxhq/keybox"
-	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // testSecret signs the test servers' tokens.
-const testSecret = "test-secret-test-secret-test-secret!"
-
-// clock is a settable clock; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+const testSecret = servertest.Secret
 
 // env is a real server over a real store, reached over loopback HTTP.
 type env struct {
@@ -50,23 +27,23 @@ type env struct {
 	server *server.Server
 	store  keybox.Store
 	svc    *licensing.Service
-	clock  *clock
+	clock  *servertest.Clock
 }
 
-type envOption func(*licensing.Config, *server.Config)
+type envOption func(*servertest.Options)
 
 // withRateLimits turns SPEC §7's default limits on, on the test clock.
 func withRateLimits(trusted ...string) envOption {
-	return func(_ *licensing.Config, sc *server.Config) {
-		sc.RateLimits = server.DefaultRateLimits()
+	return func(o *servertest.Options) {
+		o.RateLimits = true
 		for _, p := range trusted {
-			sc.TrustedProxies = append(sc.TrustedProxies, netip.MustParsePrefix(p))
+			o.TrustedProxies = append(o.TrustedProxies, netip.MustParsePrefix(p))
 		}
 	}
 }
 
 func signupClosed() envOption {
-	return func(lc *licensing.Config, _ *server.Config) { lc.SignupClosed = true }
+	return func(o *servertest.Options) { o.SignupClosed = true }
 }
 
 // forEngine runs fn once per storage engine, each in its own subtest.
@@ -85,47 +62,17 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env), opts ...envOption) 
 	})
 }
 
+// newEnv starts the real server over store, with seeded ids and keys and a
+// settable clock (see servertest), so that answers are the same on every
+// run and engine and golden files can hold them exactly.
 func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)}
-	tokens, err := auth.NewTokens([]byte(testSecret), 30*time.Minute, clk.Now)
-	if err != nil {
-		t.Fatal(err)
+	var o servertest.Options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	passwords, err := auth.NewPasswords(bcrypt.MinCost, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Seeded ids and keys: answers are the same on every run and engine,
-	// so golden files can hold them exactly.
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now, IDs: ids,
-		Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3})}
-	sc := server.Config{Now: clk.Now}
-	for _, o := range opts {
-		o(&lc, &sc)
-	}
-	if sc.RateLimits != nil && sc.RateLimits.Now == nil {
-		sc.RateLimits.Now = clk.Now
-	}
-	svc, err := licensing.New(lc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.EnsureSigningKey(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	sc.Service = svc
-	h, err := server.New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	return &env{t: t, url: ts.URL, server: h, store: store, svc: svc, clock: clk}
+	s := servertest.New(t, store, o)
+	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock}
 }
 
 // response is a decoded JSON answer.

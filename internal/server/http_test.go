@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox"
-	"github.com/keyboxhq/keybox/internal/licensing"
-	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
@@ -136,7 +135,7 @@ func TestCORS(t *testing.T) {
 	if r := preflight(e, "/clients", "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("management preflight allowed a foreign origin: %v", r.Header)
 	}
-	e2 := newEnv(t, storetest.SQLite(t), func(_ *licensing.Config, sc *server.Config) { sc.CORSOrigins = []string{"https://admin.example"} })
+	e2 := newEnv(t, storetest.SQLite(t), func(o *servertest.Options) { o.CORSOrigins = []string{"https://admin.example"} })
 	if r := preflight(e2, "/clients", "https://admin.example"); r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://admin.example" {
 		t.Fatalf("configured origin: %d %v", r.StatusCode, r.Header)
 	}

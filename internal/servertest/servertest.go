@@ -7,9 +7,10 @@ package servertest
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -54,10 +55,23 @@ func (c *Clock) Set(t time.Time) {
 	c.now = t
 }
 
+// Secret signs the test servers' login tokens.
+const Secret = "test-secret!test-secret!test-secret!"
+
 // Options change the server a test gets.
 type Options struct {
 	// RateLimits turns SPEC §7's default limits on, on the server's clock.
 	RateLimits bool
+	// TrustedProxies are believed in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins may call the management API from a browser.
+	CORSOrigins []string
+	// SignupClosed refuses new accounts through the API.
+	SignupClosed bool
+	// StartAt is where the clock starts (Start when zero).
+	StartAt time.Time
+	// Listener, when set, is where the server listens (127.0.0.1:0 otherwise).
+	Listener net.Listener
 	// Wrap, when set, wraps the server's handler (to watch requests).
 	Wrap func(http.Handler) http.Handler
 }
@@ -66,6 +80,7 @@ type Options struct {
 type Server struct {
 	URL     string
 	Clock   *Clock
+	Store   keybox.Store
 	Handler *server.Server
 	// Service is the licensing service behind the server, for what has no
 	// endpoint (rotating the signing key).
@@ -76,7 +91,10 @@ type Server struct {
 func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	t.Helper()
 	clk := NewClock()
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("test-secret!", 3)), 30*time.Minute, clk.Now)
+	if !opts.StartAt.IsZero() {
+		clk.Set(opts.StartAt.UTC().Truncate(time.Millisecond))
+	}
+	tokens, err := auth.NewTokens([]byte(Secret), 30*time.Minute, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +107,14 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 		t.Fatal(err)
 	}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3})})
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sc := server.Config{Service: svc, Now: clk.Now}
+	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins}
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now
@@ -109,7 +127,12 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if opts.Wrap != nil {
 		handler = opts.Wrap(h)
 	}
-	ts := httptest.NewServer(handler)
+	ts := httptest.NewUnstartedServer(handler)
+	if opts.Listener != nil {
+		_ = ts.Listener.Close()
+		ts.Listener = opts.Listener
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Clock: clk, Handler: h, Service: svc}
+	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc}
 }

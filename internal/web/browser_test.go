@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,43 +21,20 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
-	"github.com/keyboxhq/keybox"
-	"github.com/keyboxhq/keybox/internal/auth"
-	"github.com/keyboxhq/keybox/internal/licensing"
-	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
 // --- the server ---
 
-const testSecret = "web-test-secret-web-test-secret-!!"
-
-// clock is the server's settable clock. It starts at the real time, so the
-// dates the browser shows are near today; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// env is the real server over a real SQLite file, on loopback HTTP.
+// env is the real server over a real SQLite file, on loopback HTTP. Its
+// clock starts at the real time, so the dates the browser shows are near
+// today; tests move it instead of sleeping.
 type env struct {
 	t     *testing.T
 	url   string
-	clock *clock
+	clock *servertest.Clock
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,35 +49,8 @@ func newEnv(t *testing.T) *env {
 // startEnv serves on ln, so a test may choose the address.
 func startEnv(t *testing.T, ln net.Listener) *env {
 	t.Helper()
-	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
-	tokens, err := auth.NewTokens([]byte(testSecret), 30*time.Minute, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passwords, err := auth.NewPasswords(bcrypt.MinCost, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := licensing.New(licensing.Config{
-		Store: storetest.SQLite(t), Passwords: passwords, Tokens: tokens, IDs: ids, Now: clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Service: svc, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(h)
-	ts.Listener.Close()
-	ts.Listener = ln
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return &env{t: t, url: ts.URL, clock: clk}
+	s := servertest.New(t, storetest.SQLite(t), servertest.Options{StartAt: time.Now(), Listener: ln})
+	return &env{t: t, url: s.URL, clock: s.Clock}
 }
 
 // call sends a JSON request to the API from Go, as a shipped application
