@@ -191,6 +191,12 @@ type Verdict struct {
 	ExpiresAt time.Time // when valid or expired
 }
 
+// UnknownKey reports a verdict on a key that does not exist, which the rate
+// limiter counts as a guess.
+func (v Verdict) UnknownKey() bool { return v.Status == VerdictInvalid && v.Message == msgKeyUnknown }
+
+const msgKeyUnknown = "Key does not exist"
+
 // Validation statuses.
 const (
 	VerdictActive           = "active"
@@ -237,7 +243,7 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("validate: %w", err)
 	}
 	if !e.found {
-		return Verdict{Status: VerdictInvalid, Message: "Key does not exist"}, nil
+		return Verdict{Status: VerdictInvalid, Message: msgKeyUnknown}, nil
 	}
 	now := s.clock()
 	v, seat := judge(e, c, now)

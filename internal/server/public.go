@@ -120,7 +120,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, c.Nonce, err, validFalse)
 		return
 	}
-	if v.Status == licensing.VerdictInvalid && v.Message == "Key does not exist" {
+	if v.UnknownKey() {
 		s.guessed(ip)
 	}
 	s.metrics.validated(v.Status)
