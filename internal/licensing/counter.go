@@ -29,7 +29,7 @@ type counterShard struct {
 	mu   sync.Mutex
 	n    map[countKey]int
 	seen map[string]time.Time
-	_pad [32]byte // keeps neighbouring shards' locks off one cache line
+	_    [32]byte // keeps neighbouring shards' locks off one cache line
 }
 
 func newCounter() *counter {
