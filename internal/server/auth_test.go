@@ -16,18 +16,7 @@ import (
 func TestSignup(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ok := map[string]any{"name": "Ada", "email": "Ada@Example.com ", "password": "password1", "confirm_password": "password1"}
-		with := func(k string, v any) map[string]any {
-			m := map[string]any{}
-			for kk, vv := range ok {
-				m[kk] = vv
-			}
-			if v == nil {
-				delete(m, k)
-			} else {
-				m[k] = v
-			}
-			return m
-		}
+		with := func(k string, v any) map[string]any { return changed(ok, map[string]any{k: v}) }
 		// SPEC §2, in order.
 		cases := []struct {
 			name   string

@@ -257,3 +257,20 @@ func (e *env) doFrom(method, path string, header map[string]string, body any) re
 	_ = json.Unmarshal(raw, &out.body)
 	return out
 }
+
+// changed returns a copy of body with change applied: a nil value removes
+// the member. Tests build each case from one valid body.
+func changed(body, change map[string]any) map[string]any {
+	m := make(map[string]any, len(body))
+	for k, v := range body {
+		m[k] = v
+	}
+	for k, v := range change {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return m
+}

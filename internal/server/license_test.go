@@ -47,17 +47,8 @@ func TestCreateLicense(t *testing.T) {
 		_, bob := e.developer("bob@example.com")
 		bobsClient := e.client(bob, "B", "b@example.com")
 		bobsProject, _ := e.projectWithLicense(bob, bobsClient, "B")
-		body := func(change map[string]any) map[string]any {
-			m := map[string]any{"duration": 12, "clientId": acme, "projectId": project}
-			for k, v := range change {
-				if v == nil {
-					delete(m, k)
-				} else {
-					m[k] = v
-				}
-			}
-			return m
-		}
+		valid := map[string]any{"duration": 12, "clientId": acme, "projectId": project}
+		body := func(change map[string]any) map[string]any { return changed(valid, change) }
 		// SPEC §5, in order.
 		cases := []struct {
 			name   string

@@ -14,17 +14,8 @@ func TestCreateProjectWithLicense(t *testing.T) {
 		clientID := e.client(token, "Acme", "acme@example.com")
 		_, bob := e.developer("bob@example.com")
 		bobsClient := e.client(bob, "Bob's", "customer@example.com")
-		ok := func(change map[string]any) map[string]any {
-			m := map[string]any{"clientId": clientID, "projectName": "Website", "duration": 6, "services": []string{"Hosting", "Domain"}}
-			for k, v := range change {
-				if v == nil {
-					delete(m, k)
-				} else {
-					m[k] = v
-				}
-			}
-			return m
-		}
+		valid := map[string]any{"clientId": clientID, "projectName": "Website", "duration": 6, "services": []string{"Hosting", "Domain"}}
+		ok := func(change map[string]any) map[string]any { return changed(valid, change) }
 		// SPEC §4, in order.
 		cases := []struct {
 			name   string
