@@ -17,7 +17,18 @@ type responseWriter struct {
 	status      int
 	bytes       int64
 	wroteHeader bool
+	// routed is the request once it is handed to the mux; its Pattern is
+	// empty when no route matched.
+	routed *http.Request
+	// discard drops the mux's plain-text body after its answer was replaced.
+	discard bool
 }
+
+// Bodies that replace the mux's own 404 and 405 (SPEC §1).
+var (
+	notFoundBody  = []byte(`{"message":"Not found"}` + "\n")
+	badMethodBody = []byte(`{"message":"Method not allowed"}` + "\n")
+)
 
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
@@ -38,10 +49,26 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.status, rw.wroteHeader = status, true
+	if rw.routed != nil && rw.routed.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+		// No route matched: this is the mux's http.Error. Answer in JSON instead.
+		h := rw.Header()
+		h["Content-Type"] = contentTypeJSON
+		body := notFoundBody
+		if status == http.StatusMethodNotAllowed {
+			body = badMethodBody
+		}
+		rw.ResponseWriter.WriteHeader(status)
+		n, _ := rw.ResponseWriter.Write(body)
+		rw.bytes, rw.discard = int64(n), true
+		return
+	}
 	rw.ResponseWriter.WriteHeader(status)
 }
 
 func (rw *responseWriter) Write(b []byte) (int, error) {
+	if rw.discard {
+		return len(b), nil
+	}
 	rw.wroteHeader = true
 	n, err := rw.ResponseWriter.Write(b)
 	rw.bytes += int64(n)

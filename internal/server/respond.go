@@ -12,11 +12,8 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Codes that exist only at the HTTP layer.
-const (
-	codeTooLarge  keybox.Code = "too_large"
-	codeBadMethod keybox.Code = "method_not_allowed"
-)
+// codeTooLarge exists only at the HTTP layer.
+const codeTooLarge keybox.Code = "too_large"
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[keybox.Code]int{
@@ -28,15 +25,12 @@ var statusOf = map[keybox.Code]int{
 	keybox.RateLimited:  http.StatusTooManyRequests,
 	keybox.Internal:     http.StatusInternalServerError,
 	codeTooLarge:        http.StatusRequestEntityTooLarge,
-	codeBadMethod:       http.StatusMethodNotAllowed,
 }
 
 // Errors of SPEC §1.
 var (
-	errInvalidJSON      = &keybox.Error{Code: keybox.Invalid, Message: "Invalid JSON body"}
-	errBodyTooLarge     = &keybox.Error{Code: codeTooLarge, Message: "Request body too large"}
-	errNotFound         = &keybox.Error{Code: keybox.NotFound, Message: "Not found"}
-	errMethodNotAllowed = &keybox.Error{Code: codeBadMethod, Message: "Method not allowed"}
+	errInvalidJSON  = &keybox.Error{Code: keybox.Invalid, Message: "Invalid JSON body"}
+	errBodyTooLarge = &keybox.Error{Code: codeTooLarge, Message: "Request body too large"}
 )
 
 var contentTypeJSON = []string{"application/json; charset=utf-8"}

@@ -102,33 +102,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(rw, r)
 }
 
-// route dispatches to the mux, answering unknown paths and wrong methods
-// with SPEC's JSON errors instead of the mux's plain text.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern != "" {
-		s.mux.ServeHTTP(w, r)
-		return
-	}
-	probe := &headerProbe{header: http.Header{}}
-	h.ServeHTTP(probe, r)
-	if probe.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.header.Get("Allow"))
-		s.fail(w, r, errMethodNotAllowed)
-		return
-	}
-	s.fail(w, r, errNotFound)
+// route dispatches to the mux in one lookup. When no route matches, the
+// mux answers 404 or 405 in plain text; the response writer replaces that
+// answer with SPEC's JSON (keeping the mux's Allow header).
+func (s *Server) route(rw *responseWriter, r *http.Request) {
+	rw.routed = r
+	s.mux.ServeHTTP(rw, r)
 }
-
-// headerProbe records what the mux's fallback handler would answer.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
 // logRequest writes the access log line. Successful calls of the public
 // license API are logged at debug level: every installed application makes
