@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
@@ -17,39 +14,6 @@ var (
 	successFalse = map[string]any{"success": false}
 	validFalse   = map[string]any{"valid": false}
 )
-
-// bodyBuffers are reused by the public API, which reads small bodies very often.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// decodePublic reads a public API body. A member of the wrong type counts as
-// absent (so a numeric key is "required"), as KeyBox's SDKs expect.
-func decodePublic(r *http.Request, v any) error {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			buf.Reset()
-			bodyBuffers.Put(buf)
-		}
-	}()
-	if _, err := buf.ReadFrom(r.Body); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errBodyTooLarge
-		}
-		return errInvalidJSON
-	}
-	body := bytes.TrimSpace(buf.Bytes())
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) || typeErr.Field == "" {
-			return errInvalidJSON
-		}
-	}
-	return nil
-}
 
 // answer sends a public API body, signed when the request carried a nonce
 // (a valid one: an invalid nonce is refused before anything is signed).

@@ -1,13 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strings"
+	"sync"
 
 	"github.com/keyboxhq/keybox"
 )
@@ -82,28 +82,46 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 // decode reads a JSON object body into v. An empty body is an empty object
 // (curl -X POST with no data). A member of the wrong type becomes a
 // validation error naming it; anything unparseable is "Invalid JSON body".
-func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+func decode(r *http.Request, v any) error { return decodeBody(r, v, false) }
+
+// decodePublic is decode for the public license API, where a member of the
+// wrong type counts as absent (so a numeric key is "required"), as KeyBox's
+// SDKs expect.
+func decodePublic(r *http.Request, v any) error { return decodeBody(r, v, true) }
+
+// bodyBuffers are reused: the public API reads small bodies very often.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func decodeBody(r *http.Request, v any, lenient bool) error {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge
 		}
 		return errInvalidJSON
 	}
-	trimmed := strings.TrimSpace(string(body))
-	if trimmed == "" {
+	body := bytes.TrimSpace(buf.Bytes())
+	if len(body) == 0 {
 		return nil
 	}
-	if trimmed[0] != '{' {
+	if body[0] != '{' {
 		return errInvalidJSON
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
+		if !errors.As(err, &typeErr) || typeErr.Field == "" {
+			return errInvalidJSON
+		}
+		if !lenient {
 			return validationError(typeErr.Field, "must be "+kindName(typeErr.Type))
 		}
-		return errInvalidJSON
 	}
 	return nil
 }
