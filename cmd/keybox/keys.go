@@ -19,7 +19,37 @@ import (
 // keyCommands are keybox keys …: the installation's signing keys, on the
 // database itself (the private keys never leave it).
 var keyCommands = []command{
-	{name: "list", offline: true, help: "List the signing keys (KEYBOX_DATABASE_URL): the newest that is not retired signs.",
+	databaseCommand("list", "List the signing keys (KEYBOX_DATABASE_URL): the newest that is not retired signs.",
+		func(ctx context.Context, s *session, svc *licensing.Service) error {
+			keys, err := svc.PublicKeys(ctx)
+			if err != nil {
+				return err
+			}
+			return s.emit(map[string]any{"keys": keys}, func(w io.Writer) { keyRows(w, keys) })
+		}),
+	databaseCommand("rotate", "Make a new signing key and retire the others (KEYBOX_DATABASE_URL). Retired keys stay\n"+
+		"published, so files they signed verify until they expire; servers sign with the new key\n"+
+		"within a minute.",
+		func(ctx context.Context, s *session, svc *licensing.Service) error {
+			k, err := svc.RotateSigningKey(ctx)
+			if err != nil {
+				return err
+			}
+			keys, err := svc.PublicKeys(ctx)
+			if err != nil {
+				return err
+			}
+			return s.emit(map[string]any{"keyId": k.ID, "keys": keys}, func(w io.Writer) {
+				fmt.Fprintf(w, "New signing key %s.\n", k.ID)
+				keyRows(w, keys)
+			})
+		}),
+}
+
+// databaseCommand is a command without arguments that works on the database
+// (--database-url, KEYBOX_DATABASE_URL) through the licensing service.
+func databaseCommand(name, help string, act func(context.Context, *session, *licensing.Service) error) command {
+	return command{name: name, offline: true, help: help,
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 			dbURL := fs.String("database-url", "", "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
 			return func(ctx context.Context, s *session, _ []string) error {
@@ -28,39 +58,9 @@ var keyCommands = []command{
 					return err
 				}
 				defer closeDB()
-				keys, err := svc.PublicKeys(ctx)
-				if err != nil {
-					return err
-				}
-				return s.emit(map[string]any{"keys": keys}, func(w io.Writer) { keyRows(w, keys) })
+				return act(ctx, s, svc)
 			}
-		}},
-	{name: "rotate", offline: true,
-		help: "Make a new signing key and retire the others (KEYBOX_DATABASE_URL). Retired keys stay\n" +
-			"published, so files they signed verify until they expire; servers sign with the new key\n" +
-			"within a minute.",
-		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
-			dbURL := fs.String("database-url", "", "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
-			return func(ctx context.Context, s *session, _ []string) error {
-				svc, closeDB, err := offlineService(ctx, s.databaseURL(*dbURL))
-				if err != nil {
-					return err
-				}
-				defer closeDB()
-				k, err := svc.RotateSigningKey(ctx)
-				if err != nil {
-					return err
-				}
-				keys, err := svc.PublicKeys(ctx)
-				if err != nil {
-					return err
-				}
-				return s.emit(map[string]any{"keyId": k.ID, "keys": keys}, func(w io.Writer) {
-					fmt.Fprintf(w, "New signing key %s.\n", k.ID)
-					keyRows(w, keys)
-				})
-			}
-		}},
+		}}
 }
 
 func keyRows(w io.Writer, keys []licensing.PublicKey) {
