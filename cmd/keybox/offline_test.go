@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
 	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
@@ -21,25 +20,8 @@ import (
 func TestVerifyCommand(t *testing.T) {
 	kb := servertest.New(t, storetest.SQLite(t), servertest.Options{})
 	ctx := context.Background()
-	dev, err := client.New(kb.URL, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dev.Signup(ctx, client.Signup{Name: "Ada", Email: "ada@example.com", Password: "correct horse"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dev.Login(ctx, "ada@example.com", "correct horse"); err != nil {
-		t.Fatal(err)
-	}
-	c, err := dev.CreateClient(ctx, client.ClientInput{Name: "Acme", Email: "acme@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, lic, err := dev.CreateProjectWithLicense(ctx, client.NewProjectWithLicense{ClientID: c.ID, ProjectName: "Ship", Duration: 12, Services: []keybox.Service{keybox.ServiceHosting}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc, err := client.NewLicenseClient(kb.URL, lic.Key, client.LicenseOptions{MachineID: "vessel-7"})
+	_, key := kb.NewLicense(t, "ada@example.com", 12)
+	lc, err := client.NewLicenseClient(kb.URL, key, client.LicenseOptions{MachineID: "vessel-7"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +55,7 @@ func TestVerifyCommand(t *testing.T) {
 	sh := newShell(t, kb.URL)
 	at := kb.Clock.Now().Format("2006-01-02T15:04:05Z07:00")
 	out := sh.ok("verify", file, "--public-keys", keys, "--machine-id", "vessel-7", "--at", at)
-	if !strings.Contains(out, "valid license file") || !strings.Contains(out, lic.Key) {
+	if !strings.Contains(out, "valid license file") || !strings.Contains(out, key) {
 		t.Fatalf("verify: %s", out)
 	}
 	// Without a keys file, the server's are fetched.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
 	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
@@ -21,21 +20,8 @@ import (
 func TestProtectedApp(t *testing.T) {
 	kb := servertest.New(t, storetest.SQLite(t), servertest.Options{})
 	ctx := context.Background()
-	dev, err := client.New(kb.URL, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dev.Signup(ctx, client.Signup{Name: "Ada", Email: "ada@example.com", Password: "correct horse"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dev.Login(ctx, "ada@example.com", "correct horse"); err != nil {
-		t.Fatal(err)
-	}
-	acme, err := dev.CreateClient(ctx, client.ClientInput{Name: "Acme", Email: "acme@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, lic, err := dev.CreateProjectWithLicense(ctx, client.NewProjectWithLicense{ClientID: acme.ID, ProjectName: "App", Duration: 12, Services: []keybox.Service{keybox.ServiceHosting}})
+	token, key := kb.NewLicense(t, "ada@example.com", 12)
+	dev, err := client.New(kb.URL, client.Options{Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +32,7 @@ func TestProtectedApp(t *testing.T) {
 	}
 	const interval = 100 * time.Millisecond
 	env := map[string]string{
-		"KEYBOX_SERVER": kb.URL, "LICENSE_KEY": lic.Key, "CHECK_INTERVAL": interval.String(),
+		"KEYBOX_SERVER": kb.URL, "LICENSE_KEY": key, "CHECK_INTERVAL": interval.String(),
 		"INSTANCE_ID_FILE": t.TempDir() + "/instance-id",
 	}
 	t.Setenv(client.MachineIDEnv, "example-host") // the SDK reads it from the process environment
@@ -82,7 +68,7 @@ func TestProtectedApp(t *testing.T) {
 	}
 
 	wait(http.StatusOK)
-	if _, err := dev.ToggleRevoke(ctx, lic.Key); err != nil {
+	if _, err := dev.ToggleRevoke(ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	if body := wait(http.StatusPaymentRequired); body["state"] != "REVOKED" || body["error"] != "LICENSE_INACTIVE" {
@@ -93,12 +79,12 @@ func TestProtectedApp(t *testing.T) {
 		t.Fatalf("health while revoked: got %v, %v; want 200", resp, err)
 	}
 	resp.Body.Close()
-	if _, err := dev.ToggleRevoke(ctx, lic.Key); err != nil {
+	if _, err := dev.ToggleRevoke(ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	wait(http.StatusOK)
 
-	d, err := dev.License(ctx, lic.Key)
+	d, err := dev.License(ctx, key)
 	if err != nil || len(d.Activations) != 1 || d.Activations[0].MachineID != "example-host" || d.Activations[0].InstanceID == "" {
 		t.Fatalf("got seats %+v, %v; want one for example-host with an instance id", d.Activations, err)
 	}

@@ -5,7 +5,10 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -135,4 +138,58 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc}
+}
+
+// Password is the password of the accounts NewLicense makes.
+const Password = "correct horse"
+
+// NewLicense signs up a developer (email), logs in, and creates a client and
+// a project whose first license lasts months; it returns the login token and
+// the PENDING key. It goes through the API, as a developer would.
+func (s *Server) NewLicense(t testing.TB, email string, months int) (token, key string) {
+	t.Helper()
+	s.call(t, "POST", "/auth/signup", "", map[string]any{"name": "Dev " + email, "email": email, "password": Password, "confirm_password": Password}, nil)
+	var login struct{ Token string }
+	s.call(t, "POST", "/auth/login", "", map[string]any{"email": email, "password": Password}, &login)
+	var c struct {
+		Client struct {
+			ID string `json:"_id"`
+		}
+	}
+	s.call(t, "POST", "/clients", login.Token, map[string]any{"name": "Acme", "email": "acme-" + email}, &c)
+	var p struct{ License keybox.License }
+	s.call(t, "POST", "/projects/createProject", login.Token, map[string]any{
+		"clientId": c.Client.ID, "projectName": "App", "duration": months, "services": []string{"Hosting"},
+	}, &p)
+	return login.Token, p.License.Key
+}
+
+// call sends a JSON request that must succeed and decodes its answer into out.
+func (s *Server) call(t testing.TB, method, path, token string, body, out any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
 }
