@@ -1,9 +1,15 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,18 +102,21 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// panickyStore panics where login reads a user.
+// panickyStore panics where login reads the user boom@example.com.
 type panickyStore struct{ keybox.Store }
 
-func (panickyStore) UserByEmail(context.Context, string) (keybox.User, error) {
-	panic("store exploded: SELECT secret FROM somewhere")
+func (s panickyStore) UserByEmail(ctx context.Context, email string) (keybox.User, error) {
+	if email == "boom@example.com" {
+		panic("store exploded: SELECT secret FROM somewhere")
+	}
+	return s.Store.UserByEmail(ctx, email)
 }
 
 // TestPanicRecovery: a panic in a handler answers 500 without its cause, and
 // the server keeps serving.
 func TestPanicRecovery(t *testing.T) {
 	e := newEnv(t, panickyStore{storetest.SQLite(t)})
-	r := e.do("POST", "/auth/login", "", map[string]any{"email": "a@example.com", "password": "x"}).want(t, 500, "Internal server error")
+	r := e.do("POST", "/auth/login", "", map[string]any{"email": "boom@example.com", "password": "x"}).want(t, 500, "Internal server error")
 	if strings.Contains(string(r.raw), "exploded") || r.str("requestId") == "" {
 		t.Fatalf("500 body: %s", r.raw)
 	}
@@ -142,4 +151,67 @@ func TestCORS(t *testing.T) {
 	if r := preflight(e2, "/clients", "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("unconfigured origin allowed: %v", r.Header)
 	}
+}
+
+// TestRequestLogs: every request is logged with the id sent back in
+// X-Request-Id; a 500's cause is logged under the id its body shows;
+// successful validations are logged at debug level only.
+func TestRequestLogs(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	store := storetest.SQLite(t)
+	e := newEnv(t, panickyStore{store}, func(o *servertest.Options) { o.Logger = logger })
+	_, key := e.newKey("ada@example.com")
+	e.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
+	valid := e.do("POST", "/validate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
+	missing := e.do("GET", "/nope", "", nil).want(t, 404, "Not found")
+	failed := e.do("POST", "/auth/login", "", map[string]any{"email": "boom@example.com", "password": "x"}).want(t, 500, "Internal server error")
+
+	mu.Lock()
+	defer mu.Unlock()
+	var lines []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	find := func(id, msg string) map[string]any {
+		for _, l := range lines {
+			if l["requestId"] == id && l["msg"] == msg {
+				return l
+			}
+		}
+		return nil
+	}
+	if l := find(missing.header.Get("X-Request-Id"), "request"); l == nil || l["status"] != 404.0 || l["path"] != "/nope" {
+		t.Errorf("no access line for the 404 under its request id: %v", l)
+	}
+	if find(valid.header.Get("X-Request-Id"), "request") != nil {
+		t.Error("a successful validation was logged at info level")
+	}
+	id := failed.str("requestId")
+	if id == "" || id != failed.header.Get("X-Request-Id") {
+		t.Fatalf("500 body %s and header %q disagree", failed.raw, failed.header.Get("X-Request-Id"))
+	}
+	if l := find(id, "panic"); l == nil || !strings.Contains(fmt.Sprint(l["panic"]), "store exploded") {
+		t.Errorf("the 500's cause is not logged under its request id %s: %v", id, lines)
+	}
+	if l := find(id, "request"); l == nil || l["level"] != "ERROR" || l["status"] != 500.0 {
+		t.Errorf("the 500's access line: %v", l)
+	}
+}
+
+// lockedWriter serialises writes from the server's goroutines.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

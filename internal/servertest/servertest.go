@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -77,6 +78,8 @@ type Options struct {
 	Listener net.Listener
 	// Wrap, when set, wraps the server's handler (to watch requests).
 	Wrap func(http.Handler) http.Handler
+	// Logger receives the server's logs (discarded when nil).
+	Logger *slog.Logger
 }
 
 // Server is a running test server.
@@ -117,7 +120,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins}
+	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger}
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now
