@@ -30,11 +30,6 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// Errorf returns an *Error with a formatted message.
-func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // With returns a copy of e with one more field in its JSON body.
 func (e *Error) With(key string, value any) *Error {
 	f := make(map[string]any, len(e.Fields)+1)
