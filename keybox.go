@@ -100,7 +100,7 @@ type License struct {
 	MachineID   NullString `json:"machineId"`
 	InstanceID  NullString `json:"instanceId"`
 	ProductName NullString `json:"productName"`
-	ActivatedAt Time       `json:"activatedAt"`
+	ActivatedAt Time       `json:"activatedAt" openapi:"nullable"`
 	CreatedAt   Time       `json:"createdAt"`
 	UpdatedAt   Time       `json:"updatedAt"`
 }
@@ -113,7 +113,7 @@ type Activation struct {
 	InstanceID      string `json:"instanceId"`
 	ProductName     string `json:"productName"`
 	ActivatedAt     Time   `json:"activatedAt"`
-	LastValidatedAt Time   `json:"lastValidatedAt"`
+	LastValidatedAt Time   `json:"lastValidatedAt" openapi:"nullable"`
 	CreatedAt       Time   `json:"createdAt"`
 	UpdatedAt       Time   `json:"updatedAt"`
 }

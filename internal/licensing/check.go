@@ -29,11 +29,11 @@ func ErrUnknownKey(err error) bool { return errors.Is(err, errLicenseNotFound) }
 // SDK's generation, any of machine, instance and product.
 type Check struct {
 	Key         string `json:"key"`
-	MachineID   string `json:"machineId"`
-	InstanceID  string `json:"instanceId"`
-	ProductName string `json:"productName"`
+	MachineID   string `json:"machineId" doc:"The machine asking: KeyBox's SDKs send a hash of the machine's id."`
+	InstanceID  string `json:"instanceId" doc:"The installation on that machine, when an application tells them apart."`
+	ProductName string `json:"productName" doc:"The product asking; compared with the license's when both have one."`
 	// Nonce, when sent, asks for a signed answer (see SignResponse).
-	Nonce string `json:"nonce"`
+	Nonce string `json:"nonce" openapi:"minLength=8,maxLength=256" doc:"Asks for a signed answer (KeyBox-Signature) bound to this request."`
 }
 
 // same is SPEC §7's comparison: a field counts only when both sides have one.

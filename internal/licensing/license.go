@@ -65,13 +65,13 @@ func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func
 
 // NewLicense is the body of POST /license/create.
 type NewLicense struct {
-	Duration    Int             `json:"duration"`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the license runs, from its first activation."`
 	ClientID    Text            `json:"clientId"`
 	ProjectID   Text            `json:"projectId"`
-	Services    json.RawMessage `json:"services"`
-	MaxMachines Int             `json:"maxMachines"`
-	Key         Text            `json:"key"`
-	ProductName Text            `json:"productName"`
+	Services    json.RawMessage `json:"services" openapi:"array=Service" doc:"What the license covers; [\"Hosting\"] when absent."`
+	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats: the machines that may hold the key at once; 1 when absent."`
+	Key         Text            `json:"key" openapi:"minLength=4,maxLength=128" doc:"A key to import; generated when absent."`
+	ProductName Text            `json:"productName" openapi:"maxLength=200" doc:"The product the key is for; otherwise the first activation that names one binds it."`
 }
 
 func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -246,7 +246,7 @@ func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key strin
 
 // Renewal is the body of POST /license/renew/:key.
 type Renewal struct {
-	Duration Int `json:"duration"`
+	Duration Int `json:"duration" openapi:"min=1,max=12" doc:"Months to add."`
 }
 
 // Renew adds months to a license. Once its clock has started, expiry moves
@@ -278,9 +278,9 @@ func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in R
 
 // LicensePatch is the body of PATCH /license/:key.
 type LicensePatch struct {
-	MaxMachines Int             `json:"maxMachines"`
-	Services    json.RawMessage `json:"services"`
-	ProductName Text            `json:"productName"`
+	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats; never below the seats in use."`
+	Services    json.RawMessage `json:"services" openapi:"array=Service"`
+	ProductName Text            `json:"productName" openapi:"maxLength=200"`
 }
 
 // PatchLicense changes a license's seats, services or product. Seats cannot

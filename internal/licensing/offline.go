@@ -183,7 +183,7 @@ type PublicKey struct {
 	Algorithm string      `json:"algorithm"`
 	PublicKey string      `json:"publicKey"` // standard base64 of the 32 raw bytes
 	CreatedAt keybox.Time `json:"createdAt"`
-	RetiredAt keybox.Time `json:"retiredAt"`
+	RetiredAt keybox.Time `json:"retiredAt" openapi:"nullable" doc:"When the key stopped signing; it still verifies what it signed."`
 }
 
 // PublicKeys lists every key that may have signed a file still valid.
@@ -214,7 +214,7 @@ func (s *Service) SignResponse(ctx context.Context, nonce string, body []byte) (
 type CheckoutInput struct {
 	Check
 	// TTL is the file's lifetime in seconds (DefaultFileTTL when absent).
-	TTL Int `json:"ttl"`
+	TTL Int `json:"ttl" openapi:"min=60,max=31536000" doc:"The file's lifetime in seconds; 30 days when absent, never past the license."`
 }
 
 // Checkout issues a license file to a machine that holds a seat: a signed

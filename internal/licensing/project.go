@@ -24,8 +24,8 @@ var (
 type NewProjectWithLicense struct {
 	ClientID    Text            `json:"clientId"`
 	ProjectName Text            `json:"projectName"`
-	Duration    Int             `json:"duration"`
-	Services    json.RawMessage `json:"services"`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the first license runs, from its first activation."`
+	Services    json.RawMessage `json:"services" openapi:"array=Service"`
 }
 
 // CreateProjectWithLicense creates a project and its first license in one

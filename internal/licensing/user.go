@@ -35,7 +35,7 @@ const MinPasswordLength = 8
 type SignupInput struct {
 	Name            Text `json:"name"`
 	Email           Text `json:"email"`
-	Password        Text `json:"password"`
+	Password        Text `json:"password" openapi:"minLength=8"`
 	ConfirmPassword Text `json:"confirm_password"`
 }
 
@@ -189,7 +189,7 @@ func (s *Service) User(ctx context.Context, caller keybox.User, id string) (keyb
 type UserPatch struct {
 	Name  Text `json:"name"`
 	Email Text `json:"email"`
-	Role  Text `json:"role"`
+	Role  Text `json:"role" openapi:"ref=Role" doc:"Only an ADMIN changes roles."`
 }
 
 // UpdateUser changes an account: the caller's own, or any for an ADMIN. Only
@@ -266,7 +266,7 @@ func (s *Service) keepOneAdmin(ctx context.Context, tx keybox.Tx, u keybox.User,
 // PasswordChange is the body of PATCH /auth/password.
 type PasswordChange struct {
 	CurrentPassword Text `json:"currentPassword"`
-	Password        Text `json:"password"`
+	Password        Text `json:"password" openapi:"minLength=8"`
 	ConfirmPassword Text `json:"confirm_password"`
 }
 

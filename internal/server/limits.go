@@ -66,6 +66,12 @@ func setRateHeaders(h http.Header, st ratelimit.Status) {
 	h.Set("RateLimit-Reset", seconds(st.Reset))
 }
 
+// limitedError is a request refused by a rate limit; it is answered with
+// the limit's headers and the exact 429 body.
+type limitedError struct{ status ratelimit.Status }
+
+func (e *limitedError) Error() string { return "rate limited" }
+
 // refuse answers 429 for a limit that st describes.
 func refuse(w http.ResponseWriter, st ratelimit.Status) {
 	h := w.Header()
@@ -78,23 +84,21 @@ func refuse(w http.ResponseWriter, st ratelimit.Status) {
 
 // admitPublic applies the public API's limits to a request from ip: a
 // client that has guessed too many keys is cut off for the rest of its
-// window, and every client has a ceiling on requests. It answers 429 and
-// returns false when the request may not go on.
-func (s *Server) admitPublic(w http.ResponseWriter, ip string) bool {
+// window, and every client has a ceiling on requests. An admitted request
+// gets the limit's headers.
+func (s *Server) admitPublic(w http.ResponseWriter, ip string) error {
 	if s.limits == nil {
-		return true
+		return nil
 	}
 	if g := s.limits.guesses.Exhausted(ip); !g.Allowed {
-		refuse(w, g)
-		return false
+		return &limitedError{g}
 	}
 	st := s.limits.requests.Take(ip)
 	if !st.Allowed {
-		refuse(w, st)
-		return false
+		return &limitedError{st}
 	}
 	setRateHeaders(w.Header(), st)
-	return true
+	return nil
 }
 
 // guessed counts a lookup of a key that does not exist.
@@ -105,20 +109,19 @@ func (s *Server) guessed(ip string) {
 }
 
 // admitLogin refuses a login for an email or IP with too many failures.
-func (s *Server) admitLogin(w http.ResponseWriter, email, ip string) bool {
+func (s *Server) admitLogin(email, ip string) error {
 	if s.limits == nil {
-		return true
+		return nil
 	}
 	for _, c := range []struct {
 		l   *ratelimit.Limiter
 		key string
 	}{{s.limits.loginEmail, email}, {s.limits.loginIP, ip}} {
 		if st := c.l.Exhausted(c.key); !st.Allowed {
-			refuse(w, st)
-			return false
+			return &limitedError{st}
 		}
 	}
-	return true
+	return nil
 }
 
 // loginFailed counts a failed login against the email and the IP.

@@ -3,83 +3,274 @@ package server
 import (
 	"net/http"
 
+	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/web"
 )
 
-// routes is the whole API on one screen.
-func (s *Server) routes() {
-	m := routeList{s}
+// Tags group the operations of the OpenAPI document, in this order.
+const (
+	tagOperations = "Operations"
+	tagAccounts   = "Accounts"
+	tagClients    = "Clients"
+	tagProjects   = "Projects"
+	tagLicenses   = "Licenses"
+	tagDashboard  = "Dashboard"
+	tagLicenseAPI = "License API"
+)
 
-	// Health and operations (SPEC §8).
-	m.HandleFunc("GET /{$}", s.handleRoot)
-	m.HandleFunc("GET /healthz", s.handleHealthz)
-	m.HandleFunc("GET /readyz", s.handleReadyz)
-	m.HandleFunc("GET /metrics", s.handleMetrics)
-	m.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+// routes is the whole API in one table. Adding an endpoint is one entry
+// here, a handler (decode → one licensing call → answer), and its rule in
+// internal/licensing; routing, authentication, error answers, metrics, the
+// OpenAPI document and the tests that walk every route follow from the entry.
+//
+// Each entry's errors are those of its own rules; the document adds the
+// answers every route of its kind gives: 400 "Invalid JSON body" and 413 for
+// a body, 401 without a valid token, 500.
+func (s *Server) routes() []route {
+	return []route{
+		// Health and operations.
+		{pattern: "GET /{$}", id: "getServerStatus", tag: tagOperations, access: AccessPublic,
+			summary: "The server is running",
+			about:   "A browser asking for HTML is redirected (302) to the dashboard at /app/ instead.",
+			handler: writes[none, serverStatus](s.handleRoot)},
+		{pattern: "GET /healthz", id: "checkHealth", tag: tagOperations, access: AccessPublic,
+			summary: "The process is up",
+			handler: reply(s.healthz)},
+		{pattern: "GET /readyz", id: "checkReadiness", tag: tagOperations, access: AccessPublic,
+			summary: "The database answers and its schema is current",
+			handler: writes[none, health](s.handleReadyz),
+			errors:  []failure{{http.StatusServiceUnavailable, shapeUnavailable, []string{"Database unavailable"}}}},
+		{pattern: "GET /metrics", id: "getMetrics", tag: tagOperations, access: AccessPublic,
+			summary: "Prometheus metrics: requests and latency per route, validations by result, database pool",
+			handler: writes[none, metricsText](s.handleMetrics)},
+		{pattern: "GET /openapi.json", id: "getOpenAPIDocument", tag: tagOperations, access: AccessPublic,
+			summary: "This document",
+			handler: writes[none, openAPIDocument](s.handleOpenAPI)},
 
-	// Accounts (SPEC §2).
-	m.HandleFunc("POST /auth/signup", s.handleSignup)
-	m.HandleFunc("POST /auth/login", s.handleLogin)
-	m.HandleFunc("GET /auth/me", s.authed(s.handleMe))
-	m.HandleFunc("GET /auth/users", s.authed(s.handleUsers))
-	m.HandleFunc("PATCH /auth/users/{id}", s.authed(s.handleUpdateUser))
-	m.HandleFunc("PATCH /auth/password", s.authed(s.handleChangePassword))
+		// Accounts.
+		{pattern: "POST /auth/signup", id: "signup", tag: tagAccounts, access: AccessPublic, status: http.StatusCreated,
+			summary: "Create an account",
+			about:   "The first account of an installation is its ADMIN; the others are DEVELOPERs.",
+			handler: reply(s.signup), required: []string{"name", "email", "password", "confirm_password"},
+			errors: []failure{
+				badRequest("All fields are required", "Passwords do not match", "Password must be at least 8 characters long",
+					"Please enter a valid email address", "Name must be a non-empty string of at most 200 characters", "Email already registered"),
+				forbidden("Signup is disabled"),
+			}},
+		{pattern: "POST /auth/login", id: "login", tag: tagAccounts, access: AccessPublic,
+			summary: "Log in: a login token",
+			about:   "Repeated failures for one email or from one address are refused for a while (429).",
+			handler: reply(s.login), required: []string{"email", "password"},
+			errors: []failure{badRequest("Email and password are required"), unauthorized("Invalid credentials"), rateLimited}},
+		{pattern: "GET /auth/me", id: "getCurrentUser", tag: tagAccounts, access: AccessRead,
+			summary: "The caller's account",
+			handler: reply(s.me)},
+		{pattern: "GET /auth/users", id: "listUsers", tag: tagAccounts, access: AccessAccount,
+			summary: "Every account (ADMIN only)",
+			handler: reply(s.users),
+			errors:  []failure{forbidden("Forbidden")}},
+		{pattern: "PATCH /auth/users/{id}", id: "updateUser", tag: tagAccounts, access: AccessAccount,
+			summary: "Change an account: one's own, or any for an ADMIN",
+			about:   "Only an ADMIN changes roles, and the last ADMIN keeps its role. Another account answers 404 to a non-ADMIN.",
+			handler: reply(s.updateUser),
+			errors: []failure{
+				badRequest("Name must be a non-empty string of at most 200 characters", "Please enter a valid email address",
+					"Invalid role", "Email already registered"),
+				forbidden("Forbidden"), notFound("User not found"), conflict("An installation needs at least one ADMIN"),
+			}},
+		{pattern: "PATCH /auth/password", id: "changePassword", tag: tagAccounts, access: AccessAccount,
+			summary: "Change the caller's password",
+			handler: reply(s.changePassword), required: []string{"currentPassword", "password", "confirm_password"},
+			errors: []failure{badRequest("All fields are required", "Passwords do not match",
+				"Password must be at least 8 characters long", "Current password is incorrect")}},
 
-	// Clients (SPEC §3).
-	m.HandleFunc("POST /clients", s.authed(s.handleCreateClient))
-	m.HandleFunc("GET /clients", s.authed(s.handleListClients))
-	m.HandleFunc("GET /clients/{id}", s.authed(s.handleGetClient))
-	m.HandleFunc("PATCH /clients/{id}", s.authed(s.handleUpdateClient))
-	m.HandleFunc("DELETE /clients/{id}", s.authed(s.handleDeleteClient))
+		// Clients: a developer's customers.
+		{pattern: "POST /clients", id: "createClient", tag: tagClients, access: AccessWrite, status: http.StatusCreated,
+			summary: "Record a client",
+			handler: reply(s.createClient), required: []string{"name", "email"},
+			errors: []failure{badRequest("Client name required", "Client email required"), invalidFields,
+				conflictOn("Client with this email already exists")}},
+		{pattern: "GET /clients", id: "listClients", tag: tagClients, access: AccessRead,
+			summary: "The caller's clients, newest first",
+			handler: reply(s.listClients), query: listParams("name or email"),
+			errors: []failure{badRequest("page and limit must be positive integers")}},
+		{pattern: "GET /clients/{id}", id: "getClient", tag: tagClients, access: AccessRead,
+			summary: "One client",
+			handler: reply(s.getClient),
+			errors:  []failure{notFound("Client not found")}},
+		{pattern: "PATCH /clients/{id}", id: "updateClient", tag: tagClients, access: AccessWrite,
+			summary: "Change a client's name or email",
+			handler: reply(s.updateClient),
+			errors: []failure{badRequest("Client name required", "Client email required"), invalidFields,
+				notFound("Client not found"), conflictOn("Client with this email already exists")}},
+		{pattern: "DELETE /clients/{id}", id: "deleteClient", tag: tagClients, access: AccessWrite,
+			summary: "Delete a client; with cascade=true, its projects, licenses and seats too",
+			handler: reply(s.deleteClient), query: []param{cascadeParam},
+			errors: []failure{notFound("Client not found"),
+				conflict("Client has projects; delete them first or pass ?cascade=true")}},
 
-	// Projects (SPEC §4).
-	m.HandleFunc("POST /projects/createProject", s.authed(s.handleCreateProjectWithLicense))
-	m.HandleFunc("POST /projects", s.authed(s.handleCreateProject))
-	m.HandleFunc("GET /projects", s.authed(s.handleListProjects))
-	m.HandleFunc("GET /projects/{id}", s.authed(s.handleGetProject))
-	m.HandleFunc("PATCH /projects/{id}", s.authed(s.handleRenameProject))
-	m.HandleFunc("DELETE /projects/{id}", s.authed(s.handleDeleteProject))
+		// Projects: the products a client bought.
+		{pattern: "POST /projects/createProject", id: "createProjectWithLicense", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
+			summary: "A project and its first license, in one transaction",
+			handler: reply(s.createProjectWithLicense), required: []string{"clientId", "projectName", "duration", "services"},
+			errors: []failure{badRequest("Client ID & Project name required", "Invalid duration", "At least one service is required"),
+				invalidFields, notFound("Client not found")}},
+		{pattern: "POST /projects", id: "createProject", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
+			summary: "A project without a license",
+			handler: reply(s.createProject), required: []string{"clientId", "name"},
+			errors: []failure{badRequest("Client ID & Project name required"), invalidFields, notFound("Client not found")}},
+		{pattern: "GET /projects", id: "listProjects", tag: tagProjects, access: AccessRead,
+			summary: "The caller's projects, newest first",
+			handler: reply(s.listProjects),
+			query:   append([]param{{"clientId", "string", "Only this client's projects."}}, listParams("name")...),
+			errors:  []failure{badRequest("page and limit must be positive integers")}},
+		{pattern: "GET /projects/{id}", id: "getProject", tag: tagProjects, access: AccessRead,
+			summary: "One project",
+			handler: reply(s.getProject),
+			errors:  []failure{notFound("Project not found")}},
+		{pattern: "PATCH /projects/{id}", id: "renameProject", tag: tagProjects, access: AccessWrite,
+			summary: "Rename a project",
+			handler: reply(s.renameProject), required: []string{"name"},
+			errors: []failure{badRequest("Project name required"), invalidFields, notFound("Project not found")}},
+		{pattern: "DELETE /projects/{id}", id: "deleteProject", tag: tagProjects, access: AccessWrite,
+			summary: "Delete a project; with cascade=true, its licenses and seats too",
+			handler: reply(s.deleteProject), query: []param{cascadeParam},
+			errors: []failure{notFound("Project not found"),
+				conflict("Project has licenses; delete them first or pass ?cascade=true")}},
 
-	// Licenses (SPEC §5).
-	m.HandleFunc("POST /license/create", s.authed(s.handleCreateLicense))
-	m.HandleFunc("GET /license", s.authed(s.handleListLicenses))
-	m.HandleFunc("GET /license/me", s.authed(s.handleLicenseMe))
-	m.HandleFunc("GET /license/user/{id}", s.authed(s.handleLicenseUser))
-	m.HandleFunc("GET /license/{key}", s.authed(s.handleGetLicense))
-	m.HandleFunc("PATCH /license/revoke/{key}", s.authed(s.handleToggleRevoke))
-	m.HandleFunc("POST /license/renew/{key}", s.authed(s.handleRenewLicense))
-	m.HandleFunc("PATCH /license/{key}", s.authed(s.handlePatchLicense))
-	m.HandleFunc("DELETE /license/{key}/activations/{activationId}", s.authed(s.handleRemoveActivation))
+		// Licenses: keys issued for a project.
+		{pattern: "POST /license/create", id: "createLicense", tag: tagLicenses, access: AccessWrite, status: http.StatusCreated,
+			summary: "Issue a PENDING license for a project",
+			about:   "The key is generated unless one is imported in key; its clock starts at the first activation.",
+			handler: reply(s.createLicense), required: []string{"duration", "clientId", "projectId"},
+			errors: []failure{
+				badRequest("Invalid duration", "Client & Project required", "At least one service is required",
+					"Invalid maxMachines: use an integer from 1 to 1000",
+					"Invalid license key: use 4 to 128 printable characters without spaces",
+					"Invalid productName: use a string of at most 200 characters"),
+				notFound("Client not found", "Project not found"), conflictOn("License key already exists"),
+			}},
+		{pattern: "GET /license", id: "listLicenses", tag: tagLicenses, access: AccessRead,
+			summary: "The caller's licenses, newest first, with their status now",
+			handler: reply(s.listLicenses),
+			query: append([]param{
+				{"clientId", "string", "Only this client's licenses."},
+				{"projectId", "string", "Only this project's licenses."},
+				{"status", "string", "Only the licenses in this status now: PENDING, ACTIVE, EXPIRED or REVOKED."},
+			}, listParams("key")...),
+			errors: []failure{badRequest("page and limit must be positive integers", "Invalid status: use PENDING, ACTIVE, EXPIRED or REVOKED")}},
+		{pattern: "GET /license/me", id: "getMyLicenseCount", tag: tagLicenses, access: AccessRead,
+			summary: "The caller's account and the number of its licenses",
+			handler: reply(s.myLicenses)},
+		{pattern: "GET /license/user/{id}", id: "getUserLicenseCount", tag: tagLicenses, access: AccessRead,
+			summary: "An account and the number of its licenses: one's own, or any for an ADMIN",
+			handler: reply(s.userLicenseCount),
+			errors:  []failure{notFound("User not found")}},
+		{pattern: "GET /license/{key}", id: "getLicense", tag: tagLicenses, access: AccessRead,
+			summary: "One license, with its status now and its seats",
+			handler: reply(s.getLicense),
+			errors:  []failure{notFound("License not found")}},
+		{pattern: "PATCH /license/revoke/{key}", id: "toggleLicenseRevocation", tag: tagLicenses, access: AccessWrite,
+			summary: "Revoke a license, or restore a revoked one",
+			about:   "A restored license is ACTIVE again, or PENDING if it was never activated. An expired license is renewed instead.",
+			handler: reply(s.toggleRevoke),
+			errors: []failure{notFound("License not found"),
+				conflict("Expired license cannot be toggled; renew it instead")}},
+		{pattern: "POST /license/renew/{key}", id: "renewLicense", tag: tagLicenses, access: AccessWrite,
+			summary: "Add months to a license",
+			about:   "Its expiry moves from the later of now and its current expiry, and an EXPIRED license is ACTIVE again; a license never activated gets the months added to its duration.",
+			handler: reply(s.renewLicense), required: []string{"duration"},
+			errors: []failure{badRequest("Invalid duration"), notFound("License not found")}},
+		{pattern: "PATCH /license/{key}", id: "updateLicense", tag: tagLicenses, access: AccessWrite,
+			summary: "Change a license's seats, services or product",
+			handler: reply(s.updateLicense),
+			errors: []failure{
+				badRequest("Invalid maxMachines: use an integer from 1 to 1000", "At least one service is required",
+					"Invalid productName: use a string of at most 200 characters"),
+				notFound("License not found"), conflictOn("maxMachines is below the seats in use; free a seat first"),
+			}},
+		{pattern: "DELETE /license/{key}/activations/{activationId}", id: "removeActivation", tag: tagLicenses, access: AccessWrite,
+			summary: "Free a seat (a customer's lost laptop)",
+			handler: reply(s.removeActivation),
+			errors:  []failure{notFound("License not found", "Activation not found")}},
 
-	// Public license API (SPEC §7): called by shipped applications, no JWT.
-	m.HandleFunc("POST /validate", s.handleValidate)
-	m.HandleFunc("POST /validate/activate", s.handleActivate)
-	m.HandleFunc("POST /validate/deactivate", s.handleDeactivate)
-	m.HandleFunc("POST /validate/checkout", s.handleCheckout)
-	m.HandleFunc("GET /validate/public-keys", s.handlePublicKeys)
-	m.HandleFunc("POST /license/{$}", s.handleValidate)
-	m.HandleFunc("POST /license/activate", s.handleActivate)
+		// The license API, called by shipped applications: no login token,
+		// the key is the credential.
+		{pattern: "POST /validate", id: "validateLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Validate a key on this machine (applications call it every few minutes)",
+			about:   validateAbout,
+			handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
+			envelope: validFalse, signed: true,
+			errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}},
+		{pattern: "POST /license/{$}", id: "validateLicenseAlias", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Validate a key: the path of KeyBox's older SDKs, the same as POST /validate",
+			about:   validateAbout,
+			handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
+			envelope: validFalse, signed: true,
+			errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}},
+		{pattern: "POST /validate/activate", id: "activateLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Activate a key on this machine, taking a seat",
+			about:   activateAbout,
+			handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
+			envelope: successFalse, signed: true, errors: activateErrors},
+		{pattern: "POST /license/activate", id: "activateLicenseAlias", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Activate a key: the path of KeyBox's older SDKs, the same as POST /validate/activate",
+			about:   activateAbout,
+			handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
+			envelope: successFalse, signed: true, errors: activateErrors},
+		{pattern: "POST /validate/deactivate", id: "deactivateLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Release this machine's seat; the license stays active",
+			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired,
+			envelope: successFalse,
+			errors: []failure{badRequest("License key is required"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited}},
+		{pattern: "POST /validate/checkout", id: "checkoutLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "A signed license file for a machine holding a seat, to run offline",
+			handler: writes[licensing.CheckoutInput, checkoutAnswer](s.handleCheckout), required: []string{"key", "machineId"},
+			envelope: successFalse,
+			errors: []failure{
+				badRequest("License key is required", "Machine ID is required", "Invalid ttl: use whole seconds from 60 to 31536000"),
+				forbidden("License has been revoked", "License has expired", "License key is not valid for this product"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited,
+			}},
+		{pattern: "GET /validate/public-keys", id: "listPublicKeys", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "The keys that verify license files and signed answers (cacheable)",
+			handler: writes[none, publicKeys](s.handlePublicKeys)},
 
-	// Dashboard (SPEC §6).
-	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))
-	m.HandleFunc("GET /dashboard/stats", s.authed(s.handleStats))
+		// Dashboard.
+		{pattern: "GET /dashboard", id: "getDashboard", tag: tagDashboard, access: AccessRead,
+			summary: "The caller's clients, their projects and licenses, as a tree",
+			about:   "clientId may also come as a JSON body {\"clientId\"}, as KeyBox's dashboard sends it.",
+			handler: writes[none, dashboardAnswer](s.handleDashboard),
+			query:   []param{{"clientId", "string", "Only this client's tree."}},
+			errors:  []failure{badRequest("Invalid JSON body"), notFound("Client not found")}},
+		{pattern: "GET /dashboard/stats", id: "getDashboardStats", tag: tagDashboard, access: AccessRead,
+			summary: "Licenses by status, those expiring within 30 days, and validations per day for 30 days",
+			handler: reply(s.stats)},
 
-	// The web dashboard: one page and its assets; browsers asking for / are
-	// sent there (handleRoot).
-	m.Handle("GET /app/", dashboardHeaders(web.Handler()))
-	m.Handle("GET /app", http.RedirectHandler(web.Path, http.StatusMovedPermanently))
+		// The web dashboard: one page and its assets; browsers asking for /
+		// are sent there (handleRoot).
+		{pattern: "GET /app/", page: true, handler: serves(dashboardHeaders(web.Handler()))},
+		{pattern: "GET /app", page: true, handler: serves(http.RedirectHandler(web.Path, http.StatusMovedPermanently))},
+	}
 }
 
-// routeList registers handlers and remembers their patterns.
-type routeList struct{ s *Server }
+// Parts that several entries share.
+var (
+	keyRequired  = []string{"key"}
+	cascadeParam = param{"cascade", "boolean", "true deletes what it holds as well, in one transaction."}
 
-func (l routeList) HandleFunc(pattern string, h http.HandlerFunc) { l.Handle(pattern, h) }
+	activateErrors = []failure{
+		badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"),
+		forbidden("License has been revoked", "License has expired", "License key is not valid for this product",
+			"License already activated on another machine", "License already activated on another instance"),
+		notFound("License not found"), rateLimited,
+	}
+)
 
-func (l routeList) Handle(pattern string, h http.Handler) {
-	l.s.patterns = append(l.s.patterns, pattern)
-	l.s.mux.Handle(pattern, h)
-}
-
-// Routes returns every registered pattern, e.g. "GET /clients/{id}", so that
-// tests can check that each one is covered.
-func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+const (
+	validateAbout = "Every refusal of the key is a 200 with valid false, a status and a message. " +
+		"With a nonce, the answer is signed (KeyBox-Signature) so that an application holding the public keys rejects a forged or replayed one."
+	activateAbout = "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
+		"With a nonce, the answer is signed (KeyBox-Signature)."
+)

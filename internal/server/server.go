@@ -41,7 +41,7 @@ type Server struct {
 	bodyLimit int64
 	cors      map[string]bool
 	mux       *http.ServeMux
-	patterns  []string
+	table     []route
 	limits    *limiters
 	trusted   []netip.Prefix
 	metrics   *metrics
@@ -67,7 +67,10 @@ func New(cfg Config) (*Server, error) {
 	for _, o := range cfg.CORSOrigins {
 		s.cors[o] = true
 	}
-	s.routes()
+	if _, err := openAPI(); err != nil {
+		return nil, err
+	}
+	s.register(s.routes())
 	return s, nil
 }
 
@@ -82,7 +85,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("requestId", rw.id), slog.Any("panic", p))
 			if !rw.wroteHeader {
-				s.fail(rw, r, errors.New("panic"))
+				s.answerError(rw, r, bare, errors.New("panic"))
 			}
 		}
 		d := time.Since(start)
@@ -95,7 +98,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > s.bodyLimit {
-		s.fail(rw, r, errBodyTooLarge)
+		s.answerError(rw, r, bare, errBodyTooLarge)
 		return
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, s.bodyLimit)
