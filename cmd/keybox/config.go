@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// config is the server configuration of SPEC §9.
+// config is the server's configuration: environment variables, overridden by
+// the flags of keybox serve.
 type config struct {
 	addr           string
 	databaseURL    string

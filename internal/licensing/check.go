@@ -10,7 +10,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Answers of the public license API (SPEC §7).
+// Answers of the public license API: KeyBox's exact sentences, which SDKs match on.
 var (
 	errKeyRequired     = fail(keybox.Invalid, "License key is required")
 	errRevoked         = fail(keybox.Forbidden, "License has been revoked")
@@ -36,7 +36,8 @@ type Check struct {
 	Nonce string `json:"nonce" openapi:"minLength=8,maxLength=256" doc:"Asks for a signed answer (KeyBox-Signature) bound to this request."`
 }
 
-// same is SPEC §7's comparison: a field counts only when both sides have one.
+// same compares a member of a check with what is stored: it counts only
+// when both sides have one.
 func same(stored, sent string) bool { return stored == "" || sent == "" || stored == sent }
 
 // holdsSeat reports whether the seat is this machine and instance.
@@ -208,7 +209,7 @@ const (
 	VerdictInstanceMismatch = "instance_mismatch"
 )
 
-// AppendJSON appends the verdict as SPEC §7 words it (expiresAt in epoch
+// AppendJSON appends the verdict as KeyBox's SDKs read it (expiresAt in epoch
 // milliseconds, which KeyBox SDKs depend on).
 func (v Verdict) AppendJSON(b []byte) []byte {
 	if v.Valid {
@@ -251,7 +252,8 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 	return v, nil
 }
 
-// judge applies SPEC §7's order to a license and its seats. It returns the
+// judge checks a license and its seats in order: product, status, then
+// whether the sender holds a seat. It returns the
 // seat that answered for a valid check.
 func judge(e *cached, c Check, now time.Time) (Verdict, string) {
 	l := &e.license

@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §3.
+// Messages of clients: KeyBox's exact sentences.
 var (
 	errClientNameRequired  = fail(keybox.Invalid, "Client name required")
 	errClientEmailRequired = fail(keybox.Invalid, "Client email required")
@@ -24,7 +24,7 @@ type ClientInput struct {
 	Email Text `json:"email"`
 }
 
-// fieldErrors collects SPEC §3's per-field validation failures.
+// fieldErrors collects the per-member failures of a "Validation error".
 type fieldErrors struct {
 	fields  map[string]string
 	reasons []string
@@ -58,7 +58,8 @@ func (f *fieldErrors) checkText(field string, t Text) {
 	}
 }
 
-// checkClient applies SPEC §3's order to the members present; create
+// checkClient checks the members present, in order (name, email, then their
+// types, lengths and the email's form); create
 // requires both.
 func checkClient(in ClientInput, create bool) (name, email string, err error) {
 	if (create || in.Name.Present) && in.Name.Blank() {
@@ -102,7 +103,7 @@ type ListInput struct {
 	Limit int // 1 to MaxLimit
 }
 
-// Paging defaults of SPEC §3.
+// Paging defaults of every list.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100

@@ -10,7 +10,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §5.
+// Messages of licenses: KeyBox's exact sentences.
 var (
 	errClientProjectRequired = fail(keybox.Invalid, "Client & Project required")
 	errLicenseNotFound       = fail(keybox.NotFound, "License not found")
@@ -224,7 +224,7 @@ func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key stri
 	return present(l, s.clock()), nil
 }
 
-// ToggleRevoke is SPEC §5's toggle: ACTIVE or PENDING → REVOKED; REVOKED →
+// ToggleRevoke revokes or restores: ACTIVE or PENDING → REVOKED; REVOKED →
 // ACTIVE if it was ever activated, else PENDING; an EXPIRED license must be
 // renewed instead.
 func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key string) (keybox.License, error) {

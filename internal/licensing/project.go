@@ -10,7 +10,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §4.
+// Messages of projects: KeyBox's exact sentences.
 var (
 	errProjectInputRequired = fail(keybox.Invalid, "Client ID & Project name required")
 	errInvalidDuration      = fail(keybox.Invalid, "Invalid duration")

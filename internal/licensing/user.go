@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §2.
+// Messages of accounts and logins: KeyBox's exact sentences, which clients match on.
 var (
 	errAllFieldsRequired  = fail(keybox.Invalid, "All fields are required")
 	errPasswordsDiffer    = fail(keybox.Invalid, "Passwords do not match")

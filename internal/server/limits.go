@@ -11,7 +11,8 @@ import (
 	"github.com/keyboxhq/keybox/internal/ratelimit"
 )
 
-// RateLimits configures SPEC §7's limits. A nil *RateLimits turns them off.
+// RateLimits configures the limits on key guessing, on public API requests
+// and on failed logins. A nil *RateLimits turns them off.
 type RateLimits struct {
 	// Now is the limiters' clock (time.Now when nil).
 	Now func() time.Time
@@ -26,7 +27,9 @@ type RateLimits struct {
 	LoginsWindow time.Duration
 }
 
-// DefaultRateLimits are SPEC §7's defaults.
+// DefaultRateLimits are the limits a server runs with unless told otherwise:
+// 30 unknown keys per 15 minutes and 600 requests a minute per client IP on
+// the public API, and 10 failed logins per 15 minutes per email and per IP.
 func DefaultRateLimits() *RateLimits {
 	return &RateLimits{
 		Guesses: 30, GuessesWindow: 15 * time.Minute,
@@ -52,7 +55,8 @@ func newLimiters(c *RateLimits) *limiters {
 	}
 }
 
-// tooManyRequests is SPEC §7's exact 429 body.
+// tooManyRequests is the exact 429 body KeyBox has always sent, which its
+// SDKs and scripts expect.
 const tooManyRequests = `{"success":false,"errors":"too many requests, please try again later.","status":429}` + "\n"
 
 // seconds rounds a wait up to whole seconds, at least 1.

@@ -13,7 +13,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-// DefaultBodyLimit bounds request bodies (SPEC §1).
+// DefaultBodyLimit bounds request bodies: 1 MiB, far above any real request.
 const DefaultBodyLimit = 1 << 20
 
 // Config holds the server's dependencies and settings.
@@ -27,7 +27,7 @@ type Config struct {
 	// CORSOrigins may call the management API from a browser; "*" for any.
 	// The public license API allows every origin.
 	CORSOrigins []string
-	// RateLimits are SPEC §7's limits; nil turns them off.
+	// RateLimits are the public API's and login's limits; nil turns them off.
 	RateLimits *RateLimits
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -107,7 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route dispatches to the mux in one lookup. When no route matches, the
 // mux answers 404 or 405 in plain text; the response writer replaces that
-// answer with SPEC's JSON (keeping the mux's Allow header).
+// answer with JSON, as every answer is (keeping the mux's Allow header).
 func (s *Server) route(rw *responseWriter, r *http.Request) {
 	rw.routed = r
 	s.mux.ServeHTTP(rw, r)

@@ -64,7 +64,7 @@ const Secret = "test-secret!test-secret!test-secret!"
 
 // Options change the server a test gets.
 type Options struct {
-	// RateLimits turns SPEC §7's default limits on, on the server's clock.
+	// RateLimits turns the default rate limits on, on the server's clock.
 	RateLimits bool
 	// TrustedProxies are believed in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
