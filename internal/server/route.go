@@ -94,7 +94,9 @@ type none struct{}
 // reply declares a handler that takes its decoded request body (In; none
 // for no body) and returns its answer (Out), which is sent with the route's
 // status. Most routes are these: decode, one call to the licensing service,
-// encode.
+// encode. (The answers of the routes older than the table list their
+// members alphabetically: the order of the maps they replaced, which clients
+// and golden files have seen byte for byte.)
 func reply[In, Out any](h func(r *http.Request, u keybox.User, in In) (Out, error)) endpoint {
 	inType := bodyType[In]()
 	hasBody := inType != nil
