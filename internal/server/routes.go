@@ -27,6 +27,28 @@ const (
 // answers every route of its kind gives: 400 "Invalid JSON body" and 413 for
 // a body, 401 without a valid token, 500.
 func (s *Server) routes() []route {
+	// Validating and activating a key are also served under the paths of
+	// KeyBox's older SDKs (aliases, in the table below).
+	validate := route{pattern: "POST /validate", id: "validateLicense", tag: tagLicenseAPI, access: AccessPublic,
+		summary: "Validate a key on this machine (applications call it every few minutes)",
+		about: "Every refusal of the key is a 200 with valid false, a status and a message. " +
+			"With a nonce, the answer is signed (KeyBox-Signature) so that an application holding the public keys rejects a forged or replayed one.",
+		handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
+		envelope: validFalse, signed: true,
+		errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}}
+	activate := route{pattern: "POST /validate/activate", id: "activateLicense", tag: tagLicenseAPI, access: AccessPublic,
+		summary: "Activate a key on this machine, taking a seat",
+		about: "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
+			"With a nonce, the answer is signed (KeyBox-Signature).",
+		handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
+		envelope: successFalse, signed: true,
+		errors: []failure{
+			badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"),
+			forbidden("License has been revoked", "License has expired", "License key is not valid for this product",
+				"License already activated on another machine", "License already activated on another instance"),
+			notFound("License not found"), rateLimited,
+		}}
+
 	return []route{
 		// Health and operations.
 		{pattern: "GET /{$}", id: "getServerStatus", tag: tagOperations, access: AccessPublic,
@@ -196,28 +218,10 @@ func (s *Server) routes() []route {
 
 		// The license API, called by shipped applications: no login token,
 		// the key is the credential.
-		{pattern: "POST /validate", id: "validateLicense", tag: tagLicenseAPI, access: AccessPublic,
-			summary: "Validate a key on this machine (applications call it every few minutes)",
-			about:   validateAbout,
-			handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
-			envelope: validFalse, signed: true,
-			errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}},
-		{pattern: "POST /license/{$}", id: "validateLicenseAlias", tag: tagLicenseAPI, access: AccessPublic,
-			summary: "Validate a key: the path of KeyBox's older SDKs, the same as POST /validate",
-			about:   validateAbout,
-			handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
-			envelope: validFalse, signed: true,
-			errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}},
-		{pattern: "POST /validate/activate", id: "activateLicense", tag: tagLicenseAPI, access: AccessPublic,
-			summary: "Activate a key on this machine, taking a seat",
-			about:   activateAbout,
-			handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
-			envelope: successFalse, signed: true, errors: activateErrors},
-		{pattern: "POST /license/activate", id: "activateLicenseAlias", tag: tagLicenseAPI, access: AccessPublic,
-			summary: "Activate a key: the path of KeyBox's older SDKs, the same as POST /validate/activate",
-			about:   activateAbout,
-			handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
-			envelope: successFalse, signed: true, errors: activateErrors},
+		validate,
+		validate.alias("POST /license/{$}", "validateLicenseAlias", "Validate a key: the path of KeyBox's older SDKs, the same as POST /validate"),
+		activate,
+		activate.alias("POST /license/activate", "activateLicenseAlias", "Activate a key: the path of KeyBox's older SDKs, the same as POST /validate/activate"),
 		{pattern: "POST /validate/deactivate", id: "deactivateLicense", tag: tagLicenseAPI, access: AccessPublic,
 			summary: "Release this machine's seat; the license stays active",
 			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired,
@@ -259,18 +263,10 @@ func (s *Server) routes() []route {
 var (
 	keyRequired  = []string{"key"}
 	cascadeParam = param{"cascade", "boolean", "true deletes what it holds as well, in one transaction."}
-
-	activateErrors = []failure{
-		badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"),
-		forbidden("License has been revoked", "License has expired", "License key is not valid for this product",
-			"License already activated on another machine", "License already activated on another instance"),
-		notFound("License not found"), rateLimited,
-	}
 )
 
-const (
-	validateAbout = "Every refusal of the key is a 200 with valid false, a status and a message. " +
-		"With a nonce, the answer is signed (KeyBox-Signature) so that an application holding the public keys rejects a forged or replayed one."
-	activateAbout = "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
-		"With a nonce, the answer is signed (KeyBox-Signature)."
-)
+// alias is the route under another path, which KeyBox's older SDKs call.
+func (rt route) alias(pattern, id, summary string) route {
+	rt.pattern, rt.id, rt.summary = pattern, id, summary
+	return rt
+}
