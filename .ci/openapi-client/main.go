@@ -31,11 +31,11 @@ func run(ctx context.Context, server string) error {
 	signup, err := anon.SignupWithResponse(ctx, SignupJSONRequestBody{
 		Name: "Ada", Email: "ada@example.com", Password: "correct horse", ConfirmPassword: "correct horse"})
 	if err != nil || signup.JSON201 == nil {
-		return fmt.Errorf("signup: %v %s", err, body(signup))
+		return fmt.Errorf("signup: %v %s", err, statusOf(signup))
 	}
 	login, err := anon.LoginWithResponse(ctx, LoginJSONRequestBody{Email: "ada@example.com", Password: "correct horse"})
 	if err != nil || login.JSON200 == nil {
-		return fmt.Errorf("login: %v %s", err, body(login))
+		return fmt.Errorf("login: %v %s", err, statusOf(login))
 	}
 	if login.JSON200.Role != ADMIN || login.JSON200.UserId != signup.JSON201.UserId {
 		return fmt.Errorf("login: %+v after signup %+v", *login.JSON200, *signup.JSON201)
@@ -51,18 +51,18 @@ func run(ctx context.Context, server string) error {
 
 	created, err := api.CreateClientWithResponse(ctx, CreateClientJSONRequestBody{Name: "Acme", Email: "billing@acme.example"})
 	if err != nil || created.JSON201 == nil {
-		return fmt.Errorf("create client: %v %s", err, body(created))
+		return fmt.Errorf("create client: %v %s", err, statusOf(created))
 	}
 	customer := created.JSON201.ClientObject
 	again, err := api.CreateClientWithResponse(ctx, CreateClientJSONRequestBody{Name: "Acme", Email: "billing@acme.example"})
 	if err != nil || again.JSON409 == nil || again.JSON409.Field != "email" {
-		return fmt.Errorf("a second client with the same email: %v %s", err, body(again))
+		return fmt.Errorf("a second client with the same email: %v %s", err, statusOf(again))
 	}
 
 	project, err := api.CreateProjectWithLicenseWithResponse(ctx, CreateProjectWithLicenseJSONRequestBody{
 		ClientId: customer.UnderscoreId, ProjectName: "Website", Duration: 12, Services: []Service{Hosting}})
 	if err != nil || project.JSON201 == nil {
-		return fmt.Errorf("create project: %v %s", err, body(project))
+		return fmt.Errorf("create project: %v %s", err, statusOf(project))
 	}
 	license := project.JSON201.License
 	if license.Status != PENDING || license.Client != customer.UnderscoreId || license.ActivatedAt != nil {
@@ -72,23 +72,23 @@ func run(ctx context.Context, server string) error {
 	machine := "openapi-client-machine"
 	activated, err := anon.ActivateLicenseWithResponse(ctx, ActivateLicenseJSONRequestBody{Key: license.Key, MachineId: &machine})
 	if err != nil || activated.JSON200 == nil || !activated.JSON200.Success {
-		return fmt.Errorf("activate: %v %s", err, body(activated))
+		return fmt.Errorf("activate: %v %s", err, statusOf(activated))
 	}
 	valid, err := anon.ValidateLicenseWithResponse(ctx, ValidateLicenseJSONRequestBody{Key: license.Key, MachineId: &machine})
 	if err != nil || valid.JSON200 == nil || !valid.JSON200.Valid || valid.JSON200.Status != Active {
-		return fmt.Errorf("validate: %v %s", err, body(valid))
+		return fmt.Errorf("validate: %v %s", err, statusOf(valid))
 	}
 	other := "another-machine"
 	mismatch, err := anon.ValidateLicenseWithResponse(ctx, ValidateLicenseJSONRequestBody{Key: license.Key, MachineId: &other})
 	if err != nil || mismatch.JSON200 == nil || mismatch.JSON200.Valid || mismatch.JSON200.Status != MachineMismatch {
-		return fmt.Errorf("validate on another machine: %v %s", err, body(mismatch))
+		return fmt.Errorf("validate on another machine: %v %s", err, statusOf(mismatch))
 	}
 	fmt.Printf("openapi-client: %s is %s until %d on %s\n", license.Key, valid.JSON200.Status, *valid.JSON200.ExpiresAt, machine)
 	return nil
 }
 
-// body is the raw answer, for error messages.
-func body(r interface{ Status() string }) string {
+// statusOf is the answer's status line, for error messages.
+func statusOf(r interface{ Status() string }) string {
 	if r == nil {
 		return ""
 	}
