@@ -87,8 +87,12 @@ func run(ctx context.Context, server string) error {
 	return nil
 }
 
-// statusOf is the answer's status line, for error messages.
-func statusOf(r interface{ Status() string }) string {
+// statusOf is the answer's status line, for error messages; r is nil when
+// the request failed.
+func statusOf[T any, P interface {
+	*T
+	Status() string
+}](r P) string {
 	if r == nil {
 		return ""
 	}
