@@ -34,18 +34,27 @@ func matchSeat(seat keybox.Activation, c Check) match {
 	return ownSeat
 }
 
-// findSeat returns the index of the request's own seat, or -1 and the
+// findSeat returns the index of the request's own seat (one naming exactly
+// its instance, when there is one, over one naming none), or -1 and the
 // closest miss: otherInstance when some seat is the request's machine on
 // another instance, which is what the refusal then names.
 func findSeat(seats []keybox.Activation, c Check) (int, match) {
-	closest := otherMachine
+	found, closest := -1, otherMachine
 	for i := range seats {
 		switch matchSeat(seats[i], c) {
 		case ownSeat:
-			return i, ownSeat
+			if seats[i].InstanceID == c.InstanceID {
+				return i, ownSeat
+			}
+			if found < 0 {
+				found = i
+			}
 		case otherInstance:
 			closest = otherInstance
 		}
+	}
+	if found >= 0 {
+		return found, ownSeat
 	}
 	return -1, closest
 }
