@@ -101,7 +101,10 @@ func (l License) AppendJSON(b []byte) []byte {
 	b = l.ProductName.AppendJSON(b)
 	b = append(b, `,"activatedAt":`...)
 	b = l.ActivatedAt.AppendJSON(b)
-	return append(appendStampsOpen(b, l.CreatedAt, l.UpdatedAt), '}')
+	b = appendStampsOpen(b, l.CreatedAt, l.UpdatedAt)
+	b = append(b, `,"requireMachineId":`...)
+	b = strconv.AppendBool(b, l.RequireMachineID)
+	return append(b, '}')
 }
 
 // MarshalJSON encodes the license.

@@ -47,7 +47,7 @@ func TestDomainJSONMatchesReflection(t *testing.T) {
 	at := keybox.NewTime(time.Date(2024, 2, 29, 23, 59, 59, 999_000_000, time.UTC))
 	l := keybox.License{ID: "65a1b2c3d4e5f60718293a4b", Key: `K"1`, Duration: 3, IssuedAt: at, ExpiresAt: at, Status: keybox.StatusActive,
 		Services: []keybox.Service{keybox.ServiceHosting, keybox.ServiceDomain}, OwnerID: "u", ClientID: "c", ProjectID: "p",
-		MaxMachines: 2, MachineID: "m<1>", ProductName: "P", CreatedAt: at, UpdatedAt: at}
+		MaxMachines: 2, MachineID: "m<1>", ProductName: "P", CreatedAt: at, UpdatedAt: at, RequireMachineID: true}
 	type licenseFields keybox.License // the same fields, without the methods
 	if got, want := stdJSON(t, l), stdJSON(t, licenseFields(l)); got != want {
 		t.Errorf("license:\n got %s\nwant %s", got, want)

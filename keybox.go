@@ -52,6 +52,16 @@ type Project struct {
 	OwnerID   string `json:"-"`
 	CreatedAt Time   `json:"createdAt"`
 	UpdatedAt Time   `json:"updatedAt"`
+	// Policy is shown by its own endpoint, not in the project object.
+	Policy Policy `json:"-"`
+}
+
+// Policy holds a project's defaults for the licenses created in it. A new
+// license copies them and may override each; changing a policy later leaves
+// existing licenses as they are.
+type Policy struct {
+	// RequireMachineID refuses public API requests that send no machine id.
+	RequireMachineID bool `json:"requireMachineId"`
 }
 
 // Status is a license's lifecycle state.
@@ -103,6 +113,9 @@ type License struct {
 	ActivatedAt Time       `json:"activatedAt"`
 	CreatedAt   Time       `json:"createdAt"`
 	UpdatedAt   Time       `json:"updatedAt"`
+	// RequireMachineID refuses activations, validations, deactivations and
+	// checkouts that send no machine id.
+	RequireMachineID bool `json:"requireMachineId"`
 }
 
 // Activation is a seat: a machine (and optionally an instance) a license is bound to.

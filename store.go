@@ -93,6 +93,7 @@ type Tx interface {
 	DeleteClient(ctx context.Context, ownerID, id string, cascade bool) error
 
 	CreateProject(ctx context.Context, p Project) error
+	// UpdateProject writes a project's name and policy.
 	UpdateProject(ctx context.Context, p Project) error
 	// DeleteProject is DeleteClient's rule one level down: licenses and activations.
 	DeleteProject(ctx context.Context, ownerID, id string, cascade bool) error

@@ -128,10 +128,20 @@ func TestManagementEndToEnd(t *testing.T) {
 		if got := must[keybox.Project](t)(ada.RenameProject(ctx, app.ID, "Mobile app")); got.Name != "Mobile app" {
 			t.Fatalf("got %+v", got)
 		}
+		// A project's policy: the defaults its new licenses copy.
+		if pol := must[keybox.Policy](t)(ada.ProjectPolicy(ctx, app.ID)); pol.RequireMachineID {
+			t.Fatalf("a new project's policy %+v, want requireMachineId false", pol)
+		}
+		yes, no := true, false
+		if pol := must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{RequireMachineID: &yes})); !pol.RequireMachineID {
+			t.Fatalf("updated policy %+v, want requireMachineId true", pol)
+		}
+		_, err = bob.ProjectPolicy(ctx, app.ID)
+		wantAPIError(t, err, 404, "Project not found")
 
 		// Licenses.
 		lic := must[keybox.License](t)(ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, MaxMachines: 2, ProductName: "mobile"}))
-		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting {
+		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting || !lic.RequireMachineID {
 			t.Fatalf("got %+v", lic)
 		}
 		_, err = ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, Key: lic.Key})
@@ -154,8 +164,9 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got duration %d after renewing a PENDING license by 3, want 9", renewed.Duration)
 		}
 		seats := 3
-		patched := must[keybox.License](t)(ada.UpdateLicense(ctx, lic.Key, client.LicenseUpdate{MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}}))
-		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) {
+		patched := must[keybox.License](t)(ada.UpdateLicense(ctx, lic.Key, client.LicenseUpdate{
+			MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}, RequireMachineID: &no}))
+		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) || patched.RequireMachineID {
 			t.Fatalf("got %+v", patched)
 		}
 		lc, err := client.NewLicenseClient(kb.URL, lic.Key, client.LicenseOptions{MachineID: "laptop", ProductName: "mobile"})

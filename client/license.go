@@ -38,6 +38,8 @@ type NewLicense struct {
 	// ProductName binds the key to one product; otherwise the first
 	// activation that sends one binds it.
 	ProductName string `json:"productName,omitempty"`
+	// RequireMachineID overrides the project's policy when set.
+	RequireMachineID *bool `json:"requireMachineId,omitempty"`
 }
 
 // LicenseDetail is a license with its seats.
@@ -59,6 +61,8 @@ type LicenseUpdate struct {
 	MaxMachines *int             `json:"maxMachines,omitempty"`
 	Services    []keybox.Service `json:"services,omitempty"`
 	ProductName *string          `json:"productName,omitempty"`
+	// RequireMachineID refuses (or allows again) requests without a machine id.
+	RequireMachineID *bool `json:"requireMachineId,omitempty"`
 }
 
 type licenseAnswer struct {
@@ -110,7 +114,8 @@ func (c *Client) RenewLicense(ctx context.Context, key string, months int) (keyb
 	return out.License, err
 }
 
-// UpdateLicense changes a license's seats, services or product.
+// UpdateLicense changes a license's seats, services, product or machine id
+// requirement.
 func (c *Client) UpdateLicense(ctx context.Context, key string, in LicenseUpdate) (keybox.License, error) {
 	var out licenseAnswer
 	err := c.do(ctx, "PATCH", "/license/"+esc(key), nil, in, &out)

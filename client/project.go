@@ -83,3 +83,30 @@ func (c *Client) RenameProject(ctx context.Context, id, name string) (keybox.Pro
 func (c *Client) DeleteProject(ctx context.Context, id string, cascade bool) error {
 	return c.do(ctx, "DELETE", "/projects/"+esc(id), cascadeQuery(cascade), nil, nil)
 }
+
+// PolicyUpdate is the body of PATCH /projects/:id/policy; nil members are
+// left as they are.
+type PolicyUpdate struct {
+	// RequireMachineID makes the project's new licenses refuse public API
+	// requests that send no machine id.
+	RequireMachineID *bool `json:"requireMachineId,omitempty"`
+}
+
+type policyAnswer struct {
+	Policy keybox.Policy `json:"policy"`
+}
+
+// ProjectPolicy returns a project's policy: the defaults its new licenses copy.
+func (c *Client) ProjectPolicy(ctx context.Context, id string) (keybox.Policy, error) {
+	var out policyAnswer
+	err := c.do(ctx, "GET", "/projects/"+esc(id)+"/policy", nil, nil, &out)
+	return out.Policy, err
+}
+
+// UpdateProjectPolicy changes a project's policy. Licenses already issued
+// keep their own settings; change them with UpdateLicense.
+func (c *Client) UpdateProjectPolicy(ctx context.Context, id string, in PolicyUpdate) (keybox.Policy, error) {
+	var out policyAnswer
+	err := c.do(ctx, "PATCH", "/projects/"+esc(id)+"/policy", nil, in, &out)
+	return out.Policy, err
+}

@@ -36,27 +36,6 @@ type Check struct {
 	Nonce string `json:"nonce"`
 }
 
-// same is SPEC §7's comparison: a field counts only when both sides have one.
-func same(stored, sent string) bool { return stored == "" || sent == "" || stored == sent }
-
-// holdsSeat reports whether the seat is this machine and instance.
-func holdsSeat(a keybox.Activation, c Check) bool {
-	return same(a.MachineID, c.MachineID) && same(a.InstanceID, c.InstanceID)
-}
-
-// onlyInstanceDiffers reports whether some seat is this machine on another instance.
-func onlyInstanceDiffers(acts []keybox.Activation, c Check) bool {
-	if c.MachineID == "" {
-		return false
-	}
-	for _, a := range acts {
-		if a.MachineID == c.MachineID && !same(a.InstanceID, c.InstanceID) {
-			return true
-		}
-	}
-	return false
-}
-
 // Activation is a successful activation.
 type Activation struct {
 	// Already is true when this machine held a seat before (idempotent).
@@ -81,6 +60,9 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "activate")
 		}
+		if machineMissing(l, c) {
+			return errMachineRequired
+		}
 		now := s.now()
 		switch statusAt(l, now.Time) {
 		case keybox.StatusRevoked:
@@ -88,21 +70,20 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		case keybox.StatusExpired:
 			return errExpired
 		}
-		if !same(string(l.ProductName), c.ProductName) {
+		if !sameProduct(string(l.ProductName), c.ProductName) {
 			return errWrongProduct
 		}
 		acts, err := tx.Activations(ctx, l.ID)
 		if err != nil {
 			return err
 		}
-		for _, a := range acts {
-			if holdsSeat(a, c) {
-				out = Activation{Already: true, Seat: a, License: l}
-				return nil
-			}
+		i, closest := findSeat(acts, c)
+		if i >= 0 {
+			out = Activation{Already: true, Seat: acts[i], License: l}
+			return nil
 		}
 		if len(acts) >= l.MaxMachines {
-			if onlyInstanceDiffers(acts, c) {
+			if closest == otherInstance {
 				return errOtherInstance
 			}
 			return errOtherMachine
@@ -148,6 +129,9 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "deactivate")
 		}
+		if machineMissing(l, c) {
+			return errMachineRequired
+		}
 		acts, err := tx.Activations(ctx, l.ID)
 		if err != nil {
 			return err
@@ -155,7 +139,7 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 		var kept []keybox.Activation
 		released := 0
 		for _, a := range acts {
-			mine := holdsSeat(a, c)
+			mine := matchSeat(a, c) == ownSeat
 			if c.MachineID == "" && c.InstanceID == "" {
 				mine = a.MachineID == "" && a.InstanceID == ""
 			}
@@ -245,6 +229,9 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 	if !e.found {
 		return Verdict{Status: VerdictInvalid, Message: msgKeyUnknown}, nil
 	}
+	if machineMissing(e.license, c) {
+		return Verdict{}, errMachineRequired
+	}
 	now := s.clock()
 	v, seat := judge(e, c, now)
 	s.counts.add(e.license.ID, e.license.OwnerID, seat, now)
@@ -255,7 +242,7 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 // seat that answered for a valid check.
 func judge(e *cached, c Check, now time.Time) (Verdict, string) {
 	l := &e.license
-	if !same(string(l.ProductName), c.ProductName) {
+	if !sameProduct(string(l.ProductName), c.ProductName) {
 		return Verdict{Status: VerdictInvalid, Message: "License key is not valid for this product"}, ""
 	}
 	switch statusAt(*l, now) {
@@ -266,20 +253,12 @@ func judge(e *cached, c Check, now time.Time) (Verdict, string) {
 	case keybox.StatusExpired:
 		return Verdict{Status: VerdictExpired, Message: "License has expired", ExpiresAt: l.ExpiresAt.Time}, ""
 	}
-	seat := ""
-	if c.MachineID != "" || c.InstanceID != "" {
-		for i := range e.seats {
-			if holdsSeat(e.seats[i], c) {
-				seat = e.seats[i].ID
-				break
-			}
-		}
-		if seat == "" {
-			if onlyInstanceDiffers(e.seats, c) {
-				return Verdict{Status: VerdictInstanceMismatch, Message: "License is not valid for this instance"}, ""
-			}
-			return Verdict{Status: VerdictMachineMismatch, Message: "License is not valid for this machine"}, ""
-		}
+	i, closest := findSeat(e.seats, c)
+	switch {
+	case i < 0 && closest == otherInstance:
+		return Verdict{Status: VerdictInstanceMismatch, Message: "License is not valid for this instance"}, ""
+	case i < 0:
+		return Verdict{Status: VerdictMachineMismatch, Message: "License is not valid for this machine"}, ""
 	}
-	return Verdict{Valid: true, Status: VerdictActive, Duration: l.Duration, ExpiresAt: l.ExpiresAt.Time}, seat
+	return Verdict{Valid: true, Status: VerdictActive, Duration: l.Duration, ExpiresAt: l.ExpiresAt.Time}, e.seats[i].ID
 }

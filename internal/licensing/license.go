@@ -72,6 +72,8 @@ type NewLicense struct {
 	MaxMachines Int             `json:"maxMachines"`
 	Key         Text            `json:"key"`
 	ProductName Text            `json:"productName"`
+	// RequireMachineID overrides the project's policy when present.
+	RequireMachineID *bool `json:"requireMachineId"`
 }
 
 func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -119,6 +121,10 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 		}
 		if project.ClientID != p.ClientID {
 			return errProjectNotFound
+		}
+		applyPolicy(&l, project.Policy)
+		if in.RequireMachineID != nil {
+			l.RequireMachineID = *in.RequireMachineID
 		}
 		return tx.CreateLicense(ctx, l)
 	})
@@ -281,10 +287,13 @@ type LicensePatch struct {
 	MaxMachines Int             `json:"maxMachines"`
 	Services    json.RawMessage `json:"services"`
 	ProductName Text            `json:"productName"`
+	// RequireMachineID, when present, replaces the license's own setting
+	// (whatever its project's policy says).
+	RequireMachineID *bool `json:"requireMachineId"`
 }
 
-// PatchLicense changes a license's seats, services or product. Seats cannot
-// go below those in use.
+// PatchLicense changes a license's seats, services, product or machine id
+// requirement. Seats cannot go below those in use.
 func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key string, in LicensePatch) (keybox.License, error) {
 	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
 		return keybox.License{}, errInvalidMaxMachines
@@ -316,6 +325,9 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 		}
 		if in.ProductName.Present {
 			l.ProductName = keybox.NullString(product)
+		}
+		if in.RequireMachineID != nil {
+			l.RequireMachineID = *in.RequireMachineID
 		}
 		return nil
 	})

@@ -248,23 +248,18 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybo
 	case keybox.StatusPending:
 		return "", keybox.LicenseFile{}, errNotOnThisDevice
 	}
-	if !same(string(l.ProductName), c.ProductName) {
+	if !sameProduct(string(l.ProductName), c.ProductName) {
 		return "", keybox.LicenseFile{}, errWrongProduct
 	}
 	seats, err := s.store.Activations(ctx, l.ID)
 	if err != nil {
 		return "", keybox.LicenseFile{}, fmt.Errorf("checkout: %w", err)
 	}
-	var seat *keybox.Activation
-	for i := range seats {
-		if holdsSeat(seats[i], c) {
-			seat = &seats[i]
-			break
-		}
-	}
-	if seat == nil {
+	i, _ := findSeat(seats, c)
+	if i < 0 {
 		return "", keybox.LicenseFile{}, errNotOnThisDevice
 	}
+	seat := &seats[i]
 	k, err := s.activeKey(ctx)
 	if err != nil {
 		return "", keybox.LicenseFile{}, fmt.Errorf("checkout: %w", err)

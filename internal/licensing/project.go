@@ -48,6 +48,7 @@ func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.Use
 	now := s.now()
 	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
 	l := s.newLicense(p, in.Duration.Value, services, 1, now)
+	applyPolicy(&l, p.Policy)
 	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
 		if _, err := tx.Client(ctx, owner.ID, in.ClientID.Value); err != nil {
 			return storeErr(err, errClientNotFound, "create project")

@@ -62,7 +62,8 @@ func TestTenantIsolation(t *testing.T) {
 		snapshot := func() string {
 			return string(e.do("GET", "/dashboard", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/license/"+key, ada, nil).want(t, 200, "").raw) +
-				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw)
+				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw)
 		}
 		before := snapshot()
 
@@ -85,6 +86,12 @@ func TestTenantIsolation(t *testing.T) {
 				{"GET", "/projects/" + project, nil, 404, "Project not found", ""},
 			},
 			"PATCH /projects/{id}": {{"PATCH", "/projects/" + project, map[string]any{"name": "Stolen"}, 404, "Project not found", ""}},
+			"GET /projects/{id}/policy": {
+				{"GET", "/projects/" + project + "/policy", nil, 404, "Project not found", ""},
+			},
+			"PATCH /projects/{id}/policy": {
+				{"PATCH", "/projects/" + project + "/policy", map[string]any{"requireMachineId": true}, 404, "Project not found", ""},
+			},
 			"DELETE /projects/{id}": {
 				{"DELETE", "/projects/" + project, nil, 404, "Project not found", ""},
 				{"DELETE", "/projects/" + project + "?cascade=true", nil, 404, "Project not found", ""},

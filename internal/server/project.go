@@ -79,3 +79,26 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, u k
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": "Project deleted successfully"})
 }
+
+func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request, u keybox.User) {
+	p, err := s.svc.Policy(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"policy": p})
+}
+
+func (s *Server) handlePatchPolicy(w http.ResponseWriter, r *http.Request, u keybox.User) {
+	var in licensing.PolicyPatch
+	if err := decode(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.svc.PatchPolicy(r.Context(), u, r.PathValue("id"), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": "Policy updated", "policy": p})
+}

@@ -79,7 +79,7 @@ func TestMetrics(t *testing.T) {
 	_, key := e.newKey("ada@example.com")
 	e.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
 	for range 3 {
-		e.do("POST", "/validate", "", map[string]any{"key": key}).want(t, 200, "")
+		e.do("POST", "/validate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
 	}
 	e.do("POST", "/validate", "", map[string]any{"key": "nope"}).want(t, 200, "")
 	e.do("GET", "/nowhere", "", nil).want(t, 404, "")

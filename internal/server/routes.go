@@ -39,6 +39,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /projects/{id}", s.authed(s.handleGetProject))
 	m.HandleFunc("PATCH /projects/{id}", s.authed(s.handleRenameProject))
 	m.HandleFunc("DELETE /projects/{id}", s.authed(s.handleDeleteProject))
+	m.HandleFunc("GET /projects/{id}/policy", s.authed(s.handleGetPolicy))
+	m.HandleFunc("PATCH /projects/{id}/policy", s.authed(s.handlePatchPolicy))
 
 	// Licenses (SPEC §5).
 	m.HandleFunc("POST /license/create", s.authed(s.handleCreateLicense))

@@ -11,7 +11,8 @@ import (
 )
 
 const licenseColumns = `id, license_key, owner_id, client_id, project_id, duration, issued_at, expires_at,
-	status, services, max_machines, machine_id, instance_id, product_name, activated_at, created_at, updated_at`
+	status, services, max_machines, machine_id, instance_id, product_name, activated_at, created_at, updated_at,
+	require_machine_id`
 
 func scanLicense(sc scanner) (keybox.License, error) {
 	var l keybox.License
@@ -19,7 +20,8 @@ func scanLicense(sc scanner) (keybox.License, error) {
 	var activated sql.NullInt64
 	var services, machine, instance, product string
 	err := sc.Scan(&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &issued, &expires,
-		&l.Status, &services, &l.MaxMachines, &machine, &instance, &product, &activated, &created, &updated)
+		&l.Status, &services, &l.MaxMachines, &machine, &instance, &product, &activated, &created, &updated,
+		&l.RequireMachineID)
 	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(issued), keybox.TimeFromMillis(expires)
 	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
 	if activated.Valid {
@@ -58,7 +60,7 @@ func nullMillis(t keybox.Time) sql.NullInt64 {
 func licenseArgs(l keybox.License) []any {
 	return []any{l.ID, l.Key, l.OwnerID, l.ClientID, l.ProjectID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(),
 		l.Status, joinServices(l.Services), l.MaxMachines, string(l.MachineID), string(l.InstanceID), string(l.ProductName),
-		nullMillis(l.ActivatedAt), l.CreatedAt.Millis(), l.UpdatedAt.Millis()}
+		nullMillis(l.ActivatedAt), l.CreatedAt.Millis(), l.UpdatedAt.Millis(), l.RequireMachineID}
 }
 
 func (q queries) License(ctx context.Context, key string) (keybox.License, error) {
@@ -124,7 +126,7 @@ func (t *tx) LicenseForUpdate(ctx context.Context, key string) (keybox.License, 
 
 func (t *tx) CreateLicense(ctx context.Context, l keybox.License) error {
 	_, err := t.exec(ctx, `INSERT INTO licenses (`+licenseColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, licenseArgs(l)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, licenseArgs(l)...)
 	if err != nil {
 		return fmt.Errorf("create license: %w", err)
 	}
@@ -135,9 +137,10 @@ func (t *tx) CreateLicense(ctx context.Context, l keybox.License) error {
 func (t *tx) UpdateLicense(ctx context.Context, l keybox.License) error {
 	return t.execOne(ctx, "update license", `UPDATE licenses SET duration = $2, issued_at = $3, expires_at = $4,
 		status = $5, services = $6, max_machines = $7, machine_id = $8, instance_id = $9, product_name = $10,
-		activated_at = $11, updated_at = $12 WHERE id = $1`,
+		activated_at = $11, updated_at = $12, require_machine_id = $13 WHERE id = $1`,
 		l.ID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(), l.Status, joinServices(l.Services), l.MaxMachines,
-		string(l.MachineID), string(l.InstanceID), string(l.ProductName), nullMillis(l.ActivatedAt), l.UpdatedAt.Millis())
+		string(l.MachineID), string(l.InstanceID), string(l.ProductName), nullMillis(l.ActivatedAt), l.UpdatedAt.Millis(),
+		l.RequireMachineID)
 }
 
 func (s *Store) ExpireLicenses(ctx context.Context, now time.Time) (int, error) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Validations", testValidations},
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
 		{"SigningKeys", testSigningKeys},
+		{"RequireMachineIDRoundTrip", testRequireMachineIDRoundTrip},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -543,4 +544,48 @@ func testSigningKeys(t *testing.T, s keybox.Store) {
 	wantCode(t, err, keybox.ErrDuplicate)
 	err = f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) })
 	wantCode(t, err, keybox.ErrNotFound)
+}
+
+// testRequireMachineIDRoundTrip: a project's policy and a license's
+// requireMachineId are stored on create and on update, both ways.
+func testRequireMachineIDRoundTrip(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice := f.user("alice@example.com")
+	c := f.client(alice, "acme@example.com", base)
+	p := keybox.Project{ID: f.id(), Name: "Strict", ClientID: c.ID, OwnerID: alice.ID, CreatedAt: base, UpdatedAt: base,
+		Policy: keybox.Policy{RequireMachineID: true}}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.CreateProject(ctx, p) }))
+	got, err := s.Project(ctx, alice.ID, p.ID)
+	f.must(err)
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("project: got %+v, want %+v", got, p)
+	}
+	p.Policy.RequireMachineID, p.UpdatedAt = false, keybox.NewTime(base.Add(time.Second))
+	f.must(f.update(func(tx keybox.Tx) error { return tx.UpdateProject(ctx, p) }))
+	if got, err = s.Project(ctx, alice.ID, p.ID); err != nil || got.Policy.RequireMachineID {
+		t.Fatalf("project after clearing the policy: %+v, %v", got, err)
+	}
+
+	l := keybox.License{
+		ID: f.id(), Key: "KB-STRICT", Duration: 3, IssuedAt: base, ExpiresAt: keybox.NewTime(base.AddDate(0, 3, 0)),
+		Status: keybox.StatusPending, Services: []keybox.Service{keybox.ServiceHosting}, OwnerID: alice.ID,
+		ClientID: c.ID, ProjectID: p.ID, MaxMachines: 1, CreatedAt: base, UpdatedAt: base, RequireMachineID: true,
+	}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.CreateLicense(ctx, l) }))
+	gotL, err := s.License(ctx, l.Key)
+	f.must(err)
+	if !reflect.DeepEqual(gotL, l) {
+		t.Fatalf("license: got %+v, want %+v", gotL, l)
+	}
+	l.RequireMachineID = false
+	f.must(f.update(func(tx keybox.Tx) error { return tx.UpdateLicense(ctx, l) }))
+	if gotL, err = s.License(ctx, l.Key); err != nil || gotL.RequireMachineID {
+		t.Fatalf("license after clearing requireMachineId: %+v, %v", gotL, err)
+	}
+	list, _, err := s.Licenses(ctx, keybox.LicenseFilter{OwnerID: alice.ID})
+	f.must(err)
+	if len(list) != 1 || list[0].RequireMachineID {
+		t.Fatalf("listed licenses: %+v", list)
+	}
 }
