@@ -32,7 +32,7 @@ func TestKeyFingerprints(t *testing.T) {
 	if hex.EncodeToString(plain[:8]) == fp {
 		t.Fatal("the fingerprint is an unkeyed hash of the key")
 	}
-	if newKeyFingerprints(nil).of(key) == newKeyFingerprints(nil).of(key) {
+	if p1, p2 := newKeyFingerprints(nil), newKeyFingerprints(nil); p1.of(key) == p2.of(key) {
 		t.Fatal("without a secret, two processes share fingerprints: the key is not random")
 	}
 }
