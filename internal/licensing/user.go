@@ -274,6 +274,7 @@ func (s *Service) DeleteUser(ctx context.Context, caller keybox.User, id string,
 		if err != nil {
 			return storeErr(err, errUserNotFound, "delete user")
 		}
+		// As if demoted to no role at all: the last ADMIN stays.
 		if err := s.keepOneAdmin(ctx, tx, u, ""); err != nil {
 			return err
 		}
