@@ -30,8 +30,12 @@ type User struct {
 	Email        string `json:"email"`
 	Role         Role   `json:"role"`
 	PasswordHash string `json:"-"`
-	CreatedAt    Time   `json:"createdAt"`
-	UpdatedAt    Time   `json:"updatedAt"`
+	// SessionVersion advances each time the user's login tokens are all
+	// ended (a password or role change, logging out everywhere); a token
+	// issued at an earlier version is refused.
+	SessionVersion int64 `json:"-"`
+	CreatedAt      Time  `json:"createdAt"`
+	UpdatedAt      Time  `json:"updatedAt"`
 }
 
 // Client is a developer's customer. Its email is unique per owner.

@@ -83,7 +83,16 @@ type Tx interface {
 	LicenseForUpdate(ctx context.Context, key string) (License, error)
 
 	CreateUser(ctx context.Context, u User) error
+	// UpdateUser writes a user's fields, all but SessionVersion.
 	UpdateUser(ctx context.Context, u User) error
+	// EndSessions advances the user's SessionVersion by one, atomically, so
+	// that no concurrent update can bring an earlier version back.
+	EndSessions(ctx context.Context, userID string) error
+	// DeleteUser deletes an account and its daily validation counts.
+	// Without cascade it fails with Conflict while the user owns clients;
+	// with cascade it deletes their clients, projects, licenses and
+	// activations too.
+	DeleteUser(ctx context.Context, id string, cascade bool) error
 
 	CreateClient(ctx context.Context, c Client) error
 	UpdateClient(ctx context.Context, c Client) error

@@ -68,9 +68,19 @@ func TestManagementEndToEnd(t *testing.T) {
 		if updated.Name != "Robert" {
 			t.Fatalf("got name %q, want Robert", updated.Name)
 		}
+		before := bob.Token()
 		if err := bob.ChangePassword(ctx, "correct horse", "battery staple"); err != nil {
 			t.Fatal(err)
 		}
+		// The change ended the old token; the client goes on with the fresh one.
+		if bob.Token() == before {
+			t.Fatal("the client kept the token the password change ended")
+		}
+		must[keybox.User](t)(bob.Me(ctx))
+		if fresh := must[string](t)(bob.Refresh(ctx)); fresh == "" || bob.Token() != fresh {
+			t.Fatalf("refresh: got %q, client sends %q", fresh, bob.Token())
+		}
+		must[keybox.User](t)(bob.Me(ctx))
 		err = bob.ChangePassword(ctx, "wrong password", "battery staple")
 		wantAPIError(t, err, 400, "Current password is incorrect")
 		if _, err := bob.Login(ctx, "bob@example.com", "battery staple"); err != nil {
@@ -228,6 +238,26 @@ func TestManagementEndToEnd(t *testing.T) {
 		if n := must[client.ClientList](t)(ada.Clients(ctx, client.ListOptions{})).Total; n != 0 {
 			t.Fatalf("got %d clients after deleting both, want 0", n)
 		}
+
+		// Accounts: logging out everywhere, then deleting one.
+		elsewhere, err := client.New(kb.URL, client.Options{Token: bob.Token()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = bob.DeleteUser(ctx, me.ID, false)
+		wantAPIError(t, err, 403, "Forbidden")
+		if err := bob.LogoutAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = elsewhere.Me(ctx)
+		wantAPIError(t, err, 401, "Unauthorized")
+		err = ada.DeleteUser(ctx, me.ID, false)
+		wantAPIError(t, err, 409, "An installation needs at least one ADMIN")
+		if err := ada.DeleteUser(ctx, bobUser.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		err = ada.DeleteUser(ctx, bobUser.ID, false)
+		wantAPIError(t, err, 404, "User not found")
 
 		// Every route of SPEC §2–§7 has been called through the SDK.
 		kb.mu.Lock()

@@ -45,6 +45,9 @@ type session struct {
 	api    *client.Client
 	server string
 	json   bool
+	// kept is the kept login whose token the session sends, nil when the
+	// token comes from KEYBOX_TOKEN or there is none.
+	kept *credentials
 }
 
 const defaultServer = "http://localhost:5000"
@@ -185,8 +188,8 @@ func (s *session) connect(flagServer string) error {
 	s.server = firstOf(flagServer, strings.TrimSpace(s.getenv("KEYBOX_SERVER")), creds.Server, defaultServer)
 	s.server = strings.TrimSuffix(s.server, "/")
 	token := strings.TrimSpace(s.getenv("KEYBOX_TOKEN"))
-	if token == "" && creds.Server == s.server {
-		token = creds.Token
+	if token == "" && creds.Server == s.server && creds.Token != "" {
+		token, s.kept = creds.Token, &creds
 	}
 	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + version})
 	return err

@@ -200,6 +200,22 @@ func TestCLITranscripts(t *testing.T) {
 			if code, out := sh.run("correct horse\nbattery staple\n", cmd("password", "--password-stdin")...); code != 0 {
 				t.Fatalf("password: exit %d: %s", code, out)
 			}
+			// The change ended the kept token; the CLI kept the fresh one.
+			sh.ok(cmd("whoami")...)
+			sh.ok(cmd("refresh")...)
+			sh.ok(cmd("whoami")...)
+			anon, err := client.New(url, client.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := anon.Signup(ctx, client.Signup{Name: "Bob", Email: "bob@example.com", Password: "correct horse"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh.ok(cmd("users", "delete", bob)...)
+			sh.fails(1, cmd("users", "delete", me.ID)...)
+			sh.ok(cmd("logout-all")...)
+			sh.fails(1, cmd("whoami")...)
 			sh.ok(cmd("logout")...)
 			sh.fails(1, cmd("whoami")...)
 			goldenFile(t, "cli_"+format, sh.transcript.Bytes())
@@ -239,6 +255,22 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 	out := sh.fails(1, "whoami", "--server", other)
 	if !strings.Contains(out, "No token provided (HTTP 401); run keybox login") {
 		t.Fatalf("got %q, want the other server to see no token", out)
+	}
+	// A script's KEYBOX_TOKEN is refreshed on standard output; the kept login stays as it was.
+	kept, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := api.Login(context.Background(), "ada@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.env["KEYBOX_TOKEN"] = sess.Token
+	if out := sh.ok("refresh", "-o", "json"); !strings.Contains(out, `"token": "ey`) {
+		t.Fatalf("refresh printed %q, want the fresh token", out)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, kept) {
+		t.Fatal("refreshing KEYBOX_TOKEN rewrote the kept login")
 	}
 	// KEYBOX_TOKEN is sent wherever it is pointed (scripts).
 	sh.env["KEYBOX_TOKEN"] = "not-a-token"

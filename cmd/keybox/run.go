@@ -26,10 +26,12 @@ Usage:
 Talking to a server (KEYBOX_SERVER or --server; --output table|json):
   keybox login              log in; the token is kept in your config directory
   keybox logout | whoami | password
+  keybox refresh            renew the login token before it expires
+  keybox logout-all         end every login token of your account, everywhere
   keybox clients            list, get, create, update, delete
   keybox projects           list, get, create, createProject, rename, delete
   keybox licenses           list, get, create, revoke, renew, update, free-seat
-  keybox users              list, get, update
+  keybox users              list, get, update, delete
   keybox dashboard | stats
   keybox verify FILE        verify an offline license file
 
@@ -61,6 +63,10 @@ func runIO(ctx context.Context, args []string, c cli) int {
 		err = c.group(ctx, "login", loginCommand, rest)
 	case "logout":
 		err = c.group(ctx, "logout", logoutCommand, rest)
+	case "refresh":
+		err = c.group(ctx, "refresh", refreshCommand, rest)
+	case "logout-all":
+		err = c.group(ctx, "logout-all", logoutAllCommand, rest)
 	case "whoami":
 		err = c.group(ctx, "whoami", whoamiCommand, rest)
 	case "password":

@@ -50,6 +50,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	svc, err := licensing.New(licensing.Config{
 		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen,
+		// The secret every server shares: a key's fingerprint in the logs is
+		// the same on each of them.
+		FingerprintSecret: secret,
 	})
 	if err != nil {
 		return err

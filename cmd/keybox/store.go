@@ -60,23 +60,12 @@ func jwtSecret(c config) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = writeSecretFile(file, []byte(secret+"\n"))
 	if errors.Is(err, fs.ErrExist) {
 		return jwtSecret(c) // another process made it first
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write JWT secret: %w", err)
-	}
-	if _, err := f.WriteString(secret + "\n"); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("write JWT secret: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("write JWT secret: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write JWT secret: %w", err)
+		return nil, fmt.Errorf("JWT secret: %w", err)
 	}
 	return []byte(secret), nil
 }

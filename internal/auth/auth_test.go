@@ -82,12 +82,12 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tk.Issue("507f1f77bcf86cd799439011", "a@example.com", "ADMIN")
+	tok, err := tk.Issue("507f1f77bcf86cd799439011", "a@example.com", "ADMIN", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := tk.Verify(tok)
-	if err != nil || c.UserID != "507f1f77bcf86cd799439011" || c.Role != "ADMIN" || c.Email != "a@example.com" {
+	if err != nil || c.UserID != "507f1f77bcf86cd799439011" || c.Role != "ADMIN" || c.Email != "a@example.com" || c.SessionVersion != 7 {
 		t.Fatalf("verify: %+v, %v", c, err)
 	}
 	other, _ := NewTokens([]byte(strings.Repeat("o", 32)), 30*time.Minute, clock)

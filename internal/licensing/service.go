@@ -34,6 +34,10 @@ type Config struct {
 	CacheSize int
 	// KeyRandom is the source of signing keys (crypto/rand when nil).
 	KeyRandom io.Reader
+	// FingerprintSecret keys the fingerprints that stand for license keys
+	// in logs; servers sharing a database should share it (each process
+	// draws its own when empty).
+	FingerprintSecret []byte
 }
 
 // Service is the licensing service.
@@ -50,6 +54,7 @@ type Service struct {
 	counts       *counter
 	keyRandom    io.Reader
 	keys         signingKeys
+	fingerprints keyFingerprints
 }
 
 // New returns a Service.
@@ -61,6 +66,7 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
+		fingerprints: newKeyFingerprints(cfg.FingerprintSecret),
 	}
 	if s.clock == nil {
 		s.clock = time.Now

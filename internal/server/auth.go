@@ -107,9 +107,36 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, u 
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.svc.ChangePassword(r.Context(), u, in); err != nil {
+	token, err := s.svc.ChangePassword(r.Context(), u, in)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Password updated successfully"})
+	// Every earlier token has ended; the caller carries on with this one.
+	writeJSON(w, http.StatusOK, map[string]any{"message": "Password updated successfully", "token": token})
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, u keybox.User) {
+	token, err := s.svc.Refresh(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": token})
+}
+
+func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request, u keybox.User) {
+	if err := s.svc.LogoutAll(r.Context(), u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": "Logged out everywhere"})
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, u keybox.User) {
+	if err := s.svc.DeleteUser(r.Context(), u, r.PathValue("id"), cascade(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": "User deleted successfully"})
 }

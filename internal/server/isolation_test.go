@@ -8,22 +8,24 @@ import (
 // object, so there is nothing of another developer's to reach through them.
 // Public license API routes are here too: their key is the credential.
 var routesWithoutOwnedIDs = map[string]bool{
-	"GET /{$}":             true,
-	"GET /healthz":         true,
-	"GET /readyz":          true,
-	"POST /auth/signup":    true,
-	"POST /auth/login":     true,
-	"GET /auth/me":         true,
-	"GET /auth/users":      true,
-	"PATCH /auth/password": true,
-	"POST /clients":        true,
-	"GET /clients":         true,
-	"GET /license/me":      true,
-	"GET /dashboard/stats": true,
-	"GET /openapi.json":    true,
-	"GET /metrics":         true,
-	"GET /app/":            true, // the dashboard's page and assets
-	"GET /app":             true,
+	"GET /{$}":              true,
+	"GET /healthz":          true,
+	"GET /readyz":           true,
+	"POST /auth/signup":     true,
+	"POST /auth/login":      true,
+	"GET /auth/me":          true,
+	"GET /auth/users":       true,
+	"PATCH /auth/password":  true,
+	"POST /auth/refresh":    true,
+	"POST /auth/logout-all": true,
+	"POST /clients":         true,
+	"GET /clients":          true,
+	"GET /license/me":       true,
+	"GET /dashboard/stats":  true,
+	"GET /openapi.json":     true,
+	"GET /metrics":          true,
+	"GET /app/":             true, // the dashboard's page and assets
+	"GET /app":              true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,
 	"POST /validate/activate":   true,
@@ -70,6 +72,11 @@ func TestTenantIsolation(t *testing.T) {
 		probes := map[string][]probe{
 			"PATCH /auth/users/{id}": {
 				{"PATCH", "/auth/users/" + adaID, map[string]any{"name": "Mallory", "email": "mallory@example.com"}, 404, "User not found", ""},
+			},
+			// Deleting accounts is for ADMINs: a developer is refused whatever the id.
+			"DELETE /auth/users/{id}": {
+				{"DELETE", "/auth/users/" + adaID, nil, 403, "Forbidden", ""},
+				{"DELETE", "/auth/users/" + adaID + "?cascade=true", nil, 403, "Forbidden", ""},
 			},
 			"GET /license/user/{id}": {{"GET", "/license/user/" + adaID, nil, 404, "User not found", ""}},
 			"GET /clients/{id}":      {{"GET", "/clients/" + client, nil, 404, "Client not found", ""}},

@@ -239,7 +239,16 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	me := call("GET", "/auth/me", "/auth/me", tok, nil).obj("user")["_id"].(string)
 	call("GET", "/auth/users", "/auth/users", tok, nil)
 	call("PATCH", "/auth/users/{id}", "/auth/users/"+me, tok, map[string]any{"name": "Ada L."})
-	call("PATCH", "/auth/password", "/auth/password", tok, map[string]any{"currentPassword": "correct horse", "password": "correct horse", "confirm_password": "correct horse"})
+	// A password change ends every earlier token and answers a fresh one.
+	tok = call("PATCH", "/auth/password", "/auth/password", tok, map[string]any{"currentPassword": "correct horse", "password": "correct horse", "confirm_password": "correct horse"}).str("token")
+	tok = call("POST", "/auth/refresh", "/auth/refresh", tok, nil).str("token")
+	call("POST", "/auth/refresh", "/auth/refresh", "", nil)
+	call("POST", "/auth/signup", "/auth/signup", "", map[string]any{"name": "Bob", "email": "bob@example.com", "password": "correct horse", "confirm_password": "correct horse"})
+	bob := call("POST", "/auth/login", "/auth/login", "", map[string]any{"email": "bob@example.com", "password": "correct horse"})
+	call("DELETE", "/auth/users/{id}", "/auth/users/"+me, bob.str("token"), nil)
+	call("DELETE", "/auth/users/{id}", "/auth/users/"+me, tok, nil)
+	call("DELETE", "/auth/users/{id}", "/auth/users/"+bob.str("userId"), tok, nil)
+	call("DELETE", "/auth/users/{id}", "/auth/users/"+bob.str("userId"), tok, nil)
 	client := call("POST", "/clients", "/clients", tok, map[string]any{"name": "Acme", "email": "acme@example.com"}).obj("client")["_id"].(string)
 	call("POST", "/clients", "/clients", tok, map[string]any{"name": "Acme", "email": "bad"})
 	call("POST", "/clients", "/clients", tok, map[string]any{"name": "Acme", "email": "acme@example.com"})
@@ -282,6 +291,8 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("DELETE", "/clients/{id}", "/clients/"+client, tok, nil)
 	call("DELETE", "/clients/{id}", "/clients/"+client+"?cascade=true", tok, nil)
 	call("GET", "/openapi.json", "/openapi.json", "", nil)
+	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
+	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if _, json := op.Responses["200"].Content["application/json"]; json && !checked[method+" "+path] {

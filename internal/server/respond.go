@@ -63,9 +63,9 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 	var e *keybox.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == keybox.Internal {
 		id := requestID(w)
-		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("requestId", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("error", err))
+		attrs := []slog.Attr{slog.String("requestId", id), slog.String("method", r.Method)}
+		attrs = append(s.addressed(r, attrs), slog.Any("error", err))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", attrs...)
 		return http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id}
 	}
 	body := make(map[string]any, len(e.Fields)+len(extra)+1)

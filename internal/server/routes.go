@@ -24,6 +24,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /auth/users", s.authed(s.handleUsers))
 	m.HandleFunc("PATCH /auth/users/{id}", s.authed(s.handleUpdateUser))
 	m.HandleFunc("PATCH /auth/password", s.authed(s.handleChangePassword))
+	m.HandleFunc("DELETE /auth/users/{id}", s.authed(s.handleDeleteUser))
+	m.HandleFunc("POST /auth/refresh", s.authed(s.handleRefresh))
+	m.HandleFunc("POST /auth/logout-all", s.authed(s.handleLogoutAll))
 
 	// Clients (SPEC §3).
 	m.HandleFunc("POST /clients", s.authed(s.handleCreateClient))

@@ -42,6 +42,7 @@ type Server struct {
 	cors      map[string]bool
 	mux       *http.ServeMux
 	patterns  []string
+	words     map[string]bool // literal path segments of the routes, for logs
 	limits    *limiters
 	trusted   []netip.Prefix
 	metrics   *metrics
@@ -68,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 		s.cors[o] = true
 	}
 	s.routes()
+	s.words = pathWords(s.patterns)
 	return s, nil
 }
 
@@ -110,7 +112,8 @@ func (s *Server) route(rw *responseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rw, r)
 }
 
-// logRequest writes the access log line. Successful calls of the public
+// logRequest writes the access log line, which names the route rather than
+// the path (see addressed: a path may hold a license key). Successful calls of the public
 // license API are logged at debug level: every installed application makes
 // one every few minutes, for years, and /metrics counts them; at info level
 // they would bury everything else (and cost a tenth of the hot path).
@@ -125,14 +128,14 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
-	s.log.LogAttrs(r.Context(), level, "request",
-		slog.String("requestId", rw.id),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("route", r.Pattern),
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs, slog.String("requestId", rw.id), slog.String("method", r.Method))
+	attrs = s.addressed(r, attrs)
+	attrs = append(attrs,
 		slog.Int("status", rw.status),
 		slog.Int64("bytes", rw.bytes),
 		slog.Duration("duration", d),
 		slog.String("remote", r.RemoteAddr),
 	)
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }

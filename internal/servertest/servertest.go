@@ -113,7 +113,8 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 		t.Fatal(err)
 	}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed})
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
+		FingerprintSecret: []byte(Secret)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,9 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
 	}
+	if err := createOwnerOnly(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create database: %w", err)
+	}
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -100,4 +103,24 @@ func classify(err error) error {
 		return fmt.Errorf("%w (%v)", keybox.ErrInUse, err)
 	}
 	return err
+}
+
+// createOwnerOnly creates an empty file at path that only its owner may read
+// and write (0600), whatever the umask and the directory's mode, or fails
+// with fs.ErrExist. The database holds password hashes and signing keys:
+// creating its file before SQLite does is what keeps it private, and the
+// -wal and -shm files, which SQLite creates with the database file's
+// mode, private too. (SQLite on its own creates files 0644 less the umask;
+// an empty file is a new database to it.)
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	// The umask may have taken the owner's own bits away.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
 		{"SigningKeys", testSigningKeys},
 		{"RequireMachineIDRoundTrip", testRequireMachineIDRoundTrip},
+		{"EndSessions", testEndSessions},
+		{"DeleteUser", testDeleteUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -514,6 +516,8 @@ func testMissingRowsAreNotFound(t *testing.T, s keybox.Store) {
 	checks["DeleteClient"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteClient(ctx, missing, missing, false) })
 	checks["DeleteProject"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteProject(ctx, missing, missing, true) })
 	checks["LicenseForUpdate"] = s.Update(ctx, func(tx keybox.Tx) error { _, err := tx.LicenseForUpdate(ctx, "NOPE"); return err })
+	checks["EndSessions"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.EndSessions(ctx, missing) })
+	checks["DeleteUser"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteUser(ctx, missing, true) })
 	for name, err := range checks {
 		if !errors.Is(err, keybox.ErrNotFound) {
 			t.Errorf("%s: got %v, want ErrNotFound", name, err)

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// writeSecretFile creates path holding data, readable and writable by its
+// owner alone (0600) whatever the umask and the directory's mode, and
+// flushes it to disk. It never replaces a file: when path exists it fails
+// with an error matching fs.ErrExist (another process wrote its secret
+// first; read that one). Every secret KeyBox keeps in a file goes through it.
+func writeSecretFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	// The umask may have taken the owner's own bits away.
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path) // a half-written secret would be read as the secret
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
