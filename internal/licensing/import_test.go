@@ -56,6 +56,10 @@ func TestImportKeyBox(t *testing.T) {
 			ctx := context.Background()
 			store := e.Open(t)
 			srv := servertest.New(t, store, servertest.Options{}) // its clock: 2026-01-15
+			// Looked up before the import: the server must not go on remembering it as unknown.
+			if a := call(t, srv, "POST", "/validate", "", map[string]string{"key": keyActive, "machineId": adaMachine}); a.body["status"] != "invalid" {
+				t.Fatalf("validate before the import: got %v", a.body)
+			}
 			sum, err := srv.Service.ImportKeyBox(ctx, os.DirFS(exportDir), licensing.ImportOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -72,6 +76,9 @@ func TestImportKeyBox(t *testing.T) {
 			}
 			if !reflect.DeepEqual(sum, want) {
 				t.Fatalf("first run:\n got %+v\nwant %+v", sum, want)
+			}
+			if a := call(t, srv, "POST", "/validate", "", map[string]string{"key": keyActive, "machineId": adaMachine}); a.body["status"] != "active" {
+				t.Fatalf("validate after the import: got %v", a.body)
 			}
 			before := snapshot(t, store)
 
