@@ -38,6 +38,17 @@ type User struct {
 	UpdatedAt      Time  `json:"updatedAt"`
 }
 
+// Identity links an account to the subject a sign-in provider knows it by
+// (Google's user id, an OpenID Connect "sub"): a user who signs in through
+// the provider is found by (Provider, Subject), never by email.
+type Identity struct {
+	Provider  string
+	Subject   string
+	UserID    string
+	Email     string // the address the provider gave when the link was made
+	CreatedAt Time
+}
+
 // Client is a developer's customer. Its email is unique per owner.
 type Client struct {
 	ID        string `json:"_id"`

@@ -45,6 +45,10 @@ type Queries interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	Users(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// UserByIdentity returns the account linked to a provider's subject.
+	UserByIdentity(ctx context.Context, provider, subject string) (User, error)
+	// Identities returns the provider links of an account, oldest first.
+	Identities(ctx context.Context, userID string) ([]Identity, error)
 
 	Client(ctx context.Context, ownerID, id string) (Client, error)
 	// Clients returns one page of the owner's clients, newest first, and the
@@ -93,6 +97,9 @@ type Tx interface {
 	// with cascade it deletes their clients, projects, licenses and
 	// activations too.
 	DeleteUser(ctx context.Context, id string, cascade bool) error
+	// CreateIdentity links an account to a provider's subject; a subject
+	// already linked is a Conflict. Deleting the account deletes its links.
+	CreateIdentity(ctx context.Context, i Identity) error
 
 	CreateClient(ctx context.Context, c Client) error
 	UpdateClient(ctx context.Context, c Client) error

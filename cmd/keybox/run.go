@@ -21,6 +21,7 @@ Usage:
   keybox backup FILE        copy the embedded (SQLite) database while it serves
   keybox user create        create an account directly in the database (--admin)
   keybox keys list|rotate   the signing keys of offline licensing, in the database
+  keybox import keybox DIR  load a KeyBox (MongoDB) export into the database
   keybox version            print the version
 
 Talking to a server (KEYBOX_SERVER or --server; --output table|json):
@@ -85,6 +86,8 @@ func runIO(ctx context.Context, args []string, c cli) int {
 		err = c.group(ctx, "stats", statsCommand, rest)
 	case "keys":
 		err = c.group(ctx, "keys", keyCommands, rest)
+	case "import":
+		err = c.group(ctx, "import", importCommands, rest)
 	case "verify":
 		err = c.group(ctx, "verify", verifyCommand, rest)
 	case "version", "--version", "-version":

@@ -99,3 +99,55 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("expired: got %v, want ErrInvalidToken", err)
 	}
 }
+
+// TestImportedBcrypt: hashes that another bcrypt made of the password itself
+// (these come from libxcrypt, the C bcrypt that KeyBox's Node server also
+// wraps) verify once imported, and only once imported.
+func TestImportedBcrypt(t *testing.T) {
+	p, err := NewPasswords(4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const (
+		h2a  = "$2a$04$KeyBoxAuthTestVector2OYuL6oy7lJZ9qagjyUvERPLdij6F5ade"
+		h2b  = "$2b$04$KeyBoxAuthTestVector2OYuL6oy7lJZ9qagjyUvERPLdij6F5ade"
+		long = "$2b$04$KeyBoxImportFixtureLoesVrbu8I8IAr1V0B0W67LvxeX0fEWPKe" // of 100 × "p"
+	)
+	imp := func(h string) string {
+		t.Helper()
+		s, err := ImportBcrypt(h)
+		if err != nil {
+			t.Fatalf("ImportBcrypt(%q): %v", h, err)
+		}
+		return s
+	}
+	cases := []struct {
+		name     string
+		hash, pw string
+		want     bool
+	}{
+		{"$2a$", imp(h2a), "correct horse", true},
+		{"$2b$", imp(h2b), "correct horse", true},
+		{"wrong password", imp(h2b), "correct horsE", false},
+		{"empty password", imp(h2b), "", false},
+		{"not imported: taken for a hash of the prehash", h2b, "correct horse", false},
+		{"long password", imp(long), strings.Repeat("p", 100), true},
+		{"its first 72 bytes, as in KeyBox", imp(long), strings.Repeat("p", 72), true},
+		{"71 bytes", imp(long), strings.Repeat("p", 71), false},
+	}
+	for _, tc := range cases {
+		got, err := p.Check(ctx, tc.hash, tc.pw)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: got %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{
+		"", "$2a$hash", "correct horse", "bcrypt-bare:" + h2b,
+		"$1$" + h2b[3:], "$2x$" + h2b[4:], "$2b$99$" + h2b[7:], "$2b$04$" + h2b[7:59], h2b + "x",
+	} {
+		if got, err := ImportBcrypt(bad); err == nil {
+			t.Errorf("ImportBcrypt(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -75,19 +76,42 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 	return string(h), nil
 }
 
+// bareBcrypt marks a stored hash that another system made with bcrypt of
+// the password itself rather than of prehash: KeyBox's Node server did, and
+// its users keep their passwords when their accounts are imported.
+const bareBcrypt = "bcrypt-bare:"
+
+// ImportBcrypt accepts a bcrypt hash made elsewhere of the password itself
+// ("$2a$", "$2b$" or "$2y$", any cost) and returns the form to store, which
+// Check verifies. As in every bcrypt, only the first 72 bytes of such a
+// password count; the hash is replaced when its owner changes the password.
+func ImportBcrypt(hash string) (string, error) {
+	if len(hash) != 60 || !(strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")) {
+		return "", errors.New("not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)")
+	}
+	if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		return "", fmt.Errorf("not a bcrypt hash: %w", err)
+	}
+	return bareBcrypt + hash, nil
+}
+
 // Check reports whether password matches hash. An empty hash (no such
-// account) is checked against a dummy hash of the same cost, so that the
-// answer takes as long as for a real account.
+// account, or one that signs in only through a provider) is checked against
+// a dummy hash of the same cost, so that the answer takes as long as for a
+// real account.
 func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
 	if err := p.acquire(ctx); err != nil {
 		return false, err
 	}
 	defer p.release()
-	h := []byte(hash)
+	h, pw := []byte(hash), prehash(password)
+	if bare, ok := strings.CutPrefix(hash, bareBcrypt); ok {
+		h, pw = []byte(bare), []byte(password)
+	}
 	if hash == "" {
 		h = p.dummy
 	}
-	err := bcrypt.CompareHashAndPassword(h, prehash(password))
+	err := bcrypt.CompareHashAndPassword(h, pw)
 	switch {
 	case err == nil:
 		return hash != "", nil

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"RequireMachineIDRoundTrip", testRequireMachineIDRoundTrip},
 		{"EndSessions", testEndSessions},
 		{"DeleteUser", testDeleteUser},
+		{"Identities", testIdentities},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -592,4 +593,63 @@ func testRequireMachineIDRoundTrip(t *testing.T, s keybox.Store) {
 	if len(list) != 1 || list[0].RequireMachineID {
 		t.Fatalf("listed licenses: %+v", list)
 	}
+}
+
+func testIdentities(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice, bob := f.user("alice@example.com"), f.user("bob@example.com")
+	google := keybox.Identity{Provider: "google", Subject: "104729", UserID: alice.ID, Email: "alice@gmail.example", CreatedAt: base}
+	later := keybox.NewTime(base.Add(time.Minute))
+	oidc := keybox.Identity{Provider: "oidc", Subject: "104729", UserID: alice.ID, CreatedAt: later}
+	f.must(f.update(func(tx keybox.Tx) error {
+		if err := tx.CreateIdentity(ctx, google); err != nil {
+			return err
+		}
+		// The same subject at another provider is another person.
+		return tx.CreateIdentity(ctx, oidc)
+	}))
+	got, err := s.UserByIdentity(ctx, "google", "104729")
+	f.must(err)
+	if !reflect.DeepEqual(got, alice) {
+		t.Fatalf("UserByIdentity: got %+v, want %+v", got, alice)
+	}
+	list, err := s.Identities(ctx, alice.ID)
+	f.must(err)
+	if !reflect.DeepEqual(list, []keybox.Identity{google, oidc}) {
+		t.Fatalf("Identities: got %+v, want google then oidc", list)
+	}
+	if list, err := s.Identities(ctx, bob.ID); err != nil || len(list) != 0 {
+		t.Fatalf("bob's identities: got %v, %v; want none", list, err)
+	}
+
+	// A subject links one account only: it cannot be moved to bob by linking again.
+	err = f.update(func(tx keybox.Tx) error {
+		return tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "104729", UserID: bob.ID, CreatedAt: base})
+	})
+	wantCode(t, err, keybox.ErrDuplicate)
+	got, err = s.UserByIdentity(ctx, "google", "104729")
+	f.must(err)
+	if got.ID != alice.ID {
+		t.Fatalf("after a refused link: subject belongs to %s, want alice", got.ID)
+	}
+	err = f.update(func(tx keybox.Tx) error {
+		return tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "other", UserID: "000000000000000000000000", CreatedAt: base})
+	})
+	wantCode(t, err, keybox.ErrInUse)
+	for _, c := range [][2]string{{"google", "nobody"}, {"github", "104729"}, {"Google", "104729"}} {
+		_, err := s.UserByIdentity(ctx, c[0], c[1])
+		wantCode(t, err, keybox.ErrNotFound)
+	}
+	// Inside a transaction, a link made there is seen there.
+	f.must(f.update(func(tx keybox.Tx) error {
+		if err := tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "bob", UserID: bob.ID, CreatedAt: base}); err != nil {
+			return err
+		}
+		u, err := tx.UserByIdentity(ctx, "google", "bob")
+		if err != nil || u.ID != bob.ID {
+			return fmt.Errorf("in the transaction: got %v, %v; want bob", u.ID, err)
+		}
+		return nil
+	}))
 }
