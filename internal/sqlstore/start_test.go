@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -168,4 +169,61 @@ func pgDB(t *testing.T, url string) *sql.DB {
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// TestLateMigrationIsApplied: a migration numbered below one already
+// applied (two branches took numbers 4 and 5; 5 reached this database
+// first) is applied when it arrives, on both engines; a recorded version
+// above every file is still refused.
+func TestLateMigrationIsApplied(t *testing.T) {
+	step := func(v int) string { return fmt.Sprintf("CREATE TABLE step_%d (id INTEGER);", v) }
+	files := func(versions ...int) fstest.MapFS {
+		m := fstest.MapFS{}
+		for _, v := range versions {
+			m[fmt.Sprintf("%04d_step.sql", v)] = &fstest.MapFile{Data: []byte(step(v))}
+		}
+		return m
+	}
+	engines := []struct {
+		name    string
+		dialect sqlstore.Dialect
+		open    func(t *testing.T) *sql.DB
+	}{
+		{"sqlite", sqlite.Dialect(), func(t *testing.T) *sql.DB {
+			path := filepath.Join(t.TempDir(), "late.db")
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_txlock=immediate")
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.SetMaxOpenConns(1)
+			t.Cleanup(func() { _ = db.Close() })
+			return db
+		}},
+		{"postgres", postgres.Dialect(), func(t *testing.T) *sql.DB { return pgDB(t, storetest.PostgresURL(t)) }},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			open := func(fsys fs.FS) error {
+				_, err := sqlstore.New(context.Background(), db, db, e.dialect, fsys, sqlstore.Options{Migrate: true})
+				return err
+			}
+			if err := open(files(1, 2, 5)); err != nil {
+				t.Fatal(err)
+			}
+			if err := open(files(1, 2, 4, 5)); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := recorded(t, db), []string{"0001_step.sql", "0002_step.sql", "0004_step.sql", "0005_step.sql"}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("schema_migrations holds %v, want %v", got, want)
+			}
+			if _, err := db.Exec(`INSERT INTO step_4 (id) VALUES (1)`); err != nil {
+				t.Fatalf("migration 4 did not run: %v", err)
+			}
+			err := open(files(1, 2, 4))
+			if err == nil || !strings.Contains(err.Error(), "database schema version 5 is newer than this keybox binary (version 4)") {
+				t.Fatalf("an older binary opened a newer schema: %v", err)
+			}
+		})
+	}
 }
