@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,11 @@ func wantUnavailable(t *testing.T, r response, public bool) {
 	}
 	if _, leaked := r.body["requestId"]; leaked {
 		t.Fatalf("a 503 is not a 500: %s", r.raw)
+	}
+	for _, cause := range []string{"SQLSTATE", "53300", "role", "connection", "pool"} {
+		if strings.Contains(string(r.raw), cause) {
+			t.Fatalf("a 503 tells the client its cause (%q): %s", cause, r.raw)
+		}
 	}
 }
 
