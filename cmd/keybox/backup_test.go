@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/keyboxhq/keybox/client"
 	"github.com/keyboxhq/keybox/internal/sqlite"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
+	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
 // startServe runs `keybox serve` in this process and returns its URL; the
@@ -25,7 +27,8 @@ func startServe(t *testing.T, env map[string]string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := newLogLines()
 	done := make(chan int, 1)
-	full := map[string]string{"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_LOG_FORMAT": "json", "KEYBOX_RATE_LIMIT": "off"}
+	full := map[string]string{"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_LOG_FORMAT": "json", "KEYBOX_RATE_LIMIT": "off",
+		"KEYBOX_DB_MAX_CONNS": strconv.Itoa(storetest.PostgresPool)}
 	for k, v := range env {
 		full[k] = v
 	}

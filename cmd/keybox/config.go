@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyboxhq/keybox/internal/postgres"
 )
 
 // config is the server configuration of SPEC §9.
@@ -27,6 +29,7 @@ type config struct {
 	logLevel       slog.Level
 	corsOrigins    []string
 	debugAddr      string
+	dbMaxConns     int
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -35,7 +38,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 // overridden by flags, before loadConfig checks them all.
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
-	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr string
+	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -60,6 +63,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
+		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
 	}
 	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -75,6 +79,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
+	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -154,8 +159,16 @@ func (raw rawConfig) check(serving bool) (config, error) {
 			bad("KEYBOX_DEBUG_ADDR: %q is not host:port", c.debugAddr)
 		}
 	}
+	if n, err := strconv.Atoi(raw.dbMaxConns); err != nil || n < 1 || n > maxDBConns {
+		bad("KEYBOX_DB_MAX_CONNS: %q is not a number of connections from 1 to %d", raw.dbMaxConns, maxDBConns)
+	} else {
+		c.dbMaxConns = n
+	}
 	return c, errors.Join(errs...)
 }
+
+// maxDBConns bounds KEYBOX_DB_MAX_CONNS, to catch a typo before PostgreSQL does.
+const maxDBConns = 1000
 
 func splitList(s string) []string {
 	var out []string

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,12 +36,14 @@ func TestConfigErrorsOneLineEach(t *testing.T) {
 		"KEYBOX_LOG_FORMAT":   "xml",
 		"KEYBOX_JWT_SECRET":   "short",
 		"KEYBOX_SIGNUP":       "open", // overridden by the flag
+		"KEYBOX_DB_MAX_CONNS": "0",
 	}), io.Discard, &stderr)
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_TOKEN_TTL:", "KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:"}
+	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_TOKEN_TTL:", "KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:",
+		"KEYBOX_DB_MAX_CONNS: \"0\" is not a number of connections from 1 to 1000"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), stderr.String())
 	}
@@ -67,8 +70,13 @@ func TestConfigDefaultsAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.addr != ":6000" || c.rateLimit || !c.signupOpen || c.tokenTTL != 30*time.Minute || c.databaseURL != defaultDatabaseURL {
+	if c.addr != ":6000" || c.rateLimit || !c.signupOpen || c.tokenTTL != 30*time.Minute || c.databaseURL != defaultDatabaseURL ||
+		c.dbMaxConns != 20 {
 		t.Fatalf("got %+v", c)
+	}
+	c, err = loadConfig("serve", []string{"--db-max-conns", "5"}, envFunc(map[string]string{"KEYBOX_DB_MAX_CONNS": "50"}), io.Discard)
+	if err != nil || c.dbMaxConns != 5 {
+		t.Fatalf("--db-max-conns 5 over KEYBOX_DB_MAX_CONNS=50: got %d, %v", c.dbMaxConns, err)
 	}
 	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_ADDR": "127.0.0.1:9", "KEYBOX_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}), io.Discard)
 	if err != nil {
@@ -161,7 +169,8 @@ func TestServeGracefulShutdown(t *testing.T) {
 			go func() {
 				done <- run(ctx, []string{"serve"}, envFunc(map[string]string{
 					"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_DATABASE_URL": dbURL, "KEYBOX_LOG_FORMAT": "json",
-					"KEYBOX_JWT_SECRET": strings.Repeat("k", 32),
+					"KEYBOX_DB_MAX_CONNS": strconv.Itoa(storetest.PostgresPool),
+					"KEYBOX_JWT_SECRET":   strings.Repeat("k", 32),
 				}), io.Discard, logs)
 			}()
 			base := waitAddr(t, logs.addr, logs.text)

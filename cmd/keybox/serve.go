@@ -16,6 +16,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/sqlstore"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
@@ -31,7 +32,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.databaseURL)
+	store, err := openStoreWith(ctx, cfg.databaseURL, sqlstore.Options{MaxConns: cfg.dbMaxConns})
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.databaseURL)
+	store, err := openStoreWith(ctx, cfg.databaseURL, sqlstore.Options{MaxConns: cfg.dbMaxConns})
 	if err != nil {
 		return err
 	}

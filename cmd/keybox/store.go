@@ -18,11 +18,16 @@ import (
 
 // openStore opens the database named by url and applies its migrations.
 func openStore(ctx context.Context, url string) (*sqlstore.Store, error) {
+	return openStoreWith(ctx, url, sqlstore.Options{})
+}
+
+// openStoreWith is openStore with options, such as the size of the pool.
+func openStoreWith(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Store, error) {
 	engine, target, err := parseDatabaseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	opts := sqlstore.Options{Migrate: true}
+	opts.Migrate = true
 	if engine == "postgres" {
 		return postgres.Open(ctx, target, opts)
 	}

@@ -250,21 +250,31 @@ func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key strin
 	})
 }
 
-// Renewal is the body of POST /license/renew/:key.
+// Renewal is the body of POST (or PATCH) /license/renew/:key.
 type Renewal struct {
+	// Duration is the months to add; when absent, the license's own
+	// duration, at most MaxDuration.
 	Duration Int `json:"duration"`
 }
 
 // Renew adds months to a license. Once its clock has started, expiry moves
 // to max(now, expiresAt) + n months and an EXPIRED license is ACTIVE again;
 // before, the months are added to its duration. Either way duration counts
-// every month sold.
+// every month sold, so a renewal without a duration repeats the original
+// term only until the first renewal: after it, it adds the total so far
+// (still at most MaxDuration).
 func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in Renewal) (keybox.License, error) {
-	if !in.Duration.In(MinDuration, MaxDuration) {
+	if in.Duration.Present && !in.Duration.In(MinDuration, MaxDuration) {
 		return keybox.License{}, errInvalidDuration
 	}
-	n := in.Duration.Value
 	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+		n := in.Duration.Value
+		if !in.Duration.Present {
+			n = min(l.Duration, MaxDuration)
+		}
+		if n < MinDuration {
+			return errInvalidDuration // nothing to repeat (an imported license): send a duration
+		}
 		l.Duration += n
 		if !clockStarted(*l) {
 			l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)

@@ -115,6 +115,10 @@ func TestTenantIsolation(t *testing.T) {
 			"PATCH /license/{key}":        {{"PATCH", "/license/" + key, map[string]any{"maxMachines": 9}, 404, "License not found", ""}},
 			"PATCH /license/revoke/{key}": {{"PATCH", "/license/revoke/" + key, nil, 404, "License not found", ""}},
 			"POST /license/renew/{key}":   {{"POST", "/license/renew/" + key, map[string]any{"duration": 12}, 404, "License not found", ""}},
+			"PATCH /license/renew/{key}": {
+				{"PATCH", "/license/renew/" + key, map[string]any{"duration": 12}, 404, "License not found", ""},
+				{"PATCH", "/license/renew/" + key, nil, 404, "License not found", ""},
+			},
 			"DELETE /license/{key}/activations/{activationId}": {
 				{"DELETE", "/license/" + key + "/activations/" + activation, nil, 404, "License not found", ""},
 				{"DELETE", "/license/" + bobKey + "/activations/" + activation, nil, 404, "Activation not found", ""},

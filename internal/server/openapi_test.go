@@ -280,6 +280,7 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	acts := call("GET", "/license/{key}", "/license/"+key(lk), tok, nil).list("activations")
 	call("POST", "/validate", "/validate", "", map[string]any{"key": lk, "machineId": "m"})
 	call("POST", "/license/renew/{key}", "/license/renew/"+key(lk), tok, map[string]any{"duration": 1})
+	call("PATCH", "/license/renew/{key}", "/license/renew/"+key(lk), tok, nil)
 	call("GET", "/dashboard", "/dashboard", tok, nil)
 	call("GET", "/dashboard/stats", "/dashboard/stats", tok, nil)
 	call("PATCH", "/license/revoke/{key}", "/license/revoke/"+key(lk), tok, nil)

@@ -17,7 +17,7 @@ import (
 func TestTwoServersOnePostgres(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	open := func() *env {
-		s, err := postgres.Open(context.Background(), url, sqlstore.Options{Migrate: true})
+		s, err := postgres.Open(context.Background(), url, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
 		if err != nil {
 			t.Fatal(err)
 		}

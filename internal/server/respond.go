@@ -24,8 +24,13 @@ var statusOf = map[keybox.Code]int{
 	keybox.Conflict:     http.StatusConflict,
 	keybox.RateLimited:  http.StatusTooManyRequests,
 	keybox.Internal:     http.StatusInternalServerError,
+	keybox.Unavailable:  http.StatusServiceUnavailable,
 	codeTooLarge:        http.StatusRequestEntityTooLarge,
 }
+
+// retryUnavailable is the Retry-After, in seconds, of a 503: the database
+// had no connection to spare, which a moment usually cures.
+const retryUnavailable = "2"
 
 // Errors of SPEC §1.
 var (
@@ -67,6 +72,13 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 		attrs = append(s.addressed(r, attrs), slog.Any("error", err))
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", attrs...)
 		return http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id}
+	}
+	if e.Code == keybox.Unavailable {
+		// Not the client's doing: say when to come back, and tell the operator.
+		w.Header().Set("Retry-After", retryUnavailable)
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "request refused: database busy",
+			slog.String("requestId", requestID(w)), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("error", err))
 	}
 	body := make(map[string]any, len(e.Fields)+len(extra)+1)
 	for k, v := range extra {

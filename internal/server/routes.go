@@ -53,6 +53,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /license/{key}", s.authed(s.handleGetLicense))
 	m.HandleFunc("PATCH /license/revoke/{key}", s.authed(s.handleToggleRevoke))
 	m.HandleFunc("POST /license/renew/{key}", s.authed(s.handleRenewLicense))
+	m.HandleFunc("PATCH /license/renew/{key}", s.authed(s.handleRenewLicense)) // KeyBox's newer servers
 	m.HandleFunc("PATCH /license/{key}", s.authed(s.handlePatchLicense))
 	m.HandleFunc("DELETE /license/{key}/activations/{activationId}", s.authed(s.handleRemoveActivation))
 
