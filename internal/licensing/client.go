@@ -51,6 +51,8 @@ func (f *fieldErrors) err() error {
 // checkText adds the type and length failures of one text member.
 func (f *fieldErrors) checkText(field string, t Text) {
 	switch {
+	case t.NotText:
+		f.add(field, ReasonNotText)
 	case t.WrongType:
 		f.add(field, "must be a string")
 	case tooLong(t.Trimmed()):
