@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
 // codeTooLarge exists only at the HTTP layer.
@@ -94,6 +95,7 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 // decode reads a JSON object body into v. An empty body is an empty object
 // (curl -X POST with no data). A member of the wrong type becomes a
 // validation error naming it; anything unparseable is "Invalid JSON body".
+// A string that is not text is refused as nonTextMember says.
 func decode(r *http.Request, v any) error { return decodeBody(r, v, false) }
 
 // decodePublic is decode for the public license API, where a member of the
@@ -133,6 +135,11 @@ func decodeBody(r *http.Request, v any, lenient bool) error {
 		}
 		if !lenient {
 			return validationError(typeErr.Field, "must be "+kindName(typeErr.Type))
+		}
+	}
+	if !licensing.IsJSONText(body) {
+		if name := nonTextMember(body, v); name != "" {
+			return validationError(name, licensing.ReasonNotText)
 		}
 	}
 	return nil

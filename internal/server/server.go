@@ -109,6 +109,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer with SPEC's JSON (keeping the mux's Allow header).
 func (s *Server) route(rw *responseWriter, r *http.Request) {
 	rw.routed = r
+	if s.refuseNonText(rw, r) {
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
 }
 
