@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyboxhq/keybox/internal/sqlite"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
@@ -38,7 +40,8 @@ func TestConfigErrorsOneLineEach(t *testing.T) {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_TOKEN_TTL:", "KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:"}
+	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_SECRET_KEY: required with PostgreSQL", "KEYBOX_TOKEN_TTL:",
+		"KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), stderr.String())
 	}
@@ -57,6 +60,25 @@ func TestConfigPostgresNeedsSecret(t *testing.T) {
 	code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "postgres://localhost/keybox"}), io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "KEYBOX_JWT_SECRET: required with PostgreSQL") {
 		t.Fatalf("exit %d, stderr %q: want a refusal naming KEYBOX_JWT_SECRET", code, stderr.String())
+	}
+}
+
+// TestConfigPostgresNeedsSecretKey: with PostgreSQL the secret that encrypts
+// the signing keys is not kept in a file by the server: it must be given, the
+// same to every server, and long enough.
+func TestConfigPostgresNeedsSecretKey(t *testing.T) {
+	for _, tc := range []struct {
+		secret, want string
+	}{
+		{"", "KEYBOX_SECRET_KEY: required with PostgreSQL"},
+		{"short", "KEYBOX_SECRET_KEY: must be at least 32 bytes (got 5)"},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "postgres://localhost/keybox",
+			"KEYBOX_JWT_SECRET": strings.Repeat("j", 32), "KEYBOX_SECRET_KEY": tc.secret}), io.Discard, &stderr)
+		if code != 1 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("secret %q: exit %d, stderr %q; want one line saying %q", tc.secret, code, stderr.String(), tc.want)
+		}
 	}
 }
 
@@ -159,7 +181,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 			go func() {
 				done <- run(ctx, []string{"serve"}, envFunc(map[string]string{
 					"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_DATABASE_URL": dbURL, "KEYBOX_LOG_FORMAT": "json",
-					"KEYBOX_JWT_SECRET": strings.Repeat("k", 32),
+					"KEYBOX_JWT_SECRET": strings.Repeat("k", 32), "KEYBOX_SECRET_KEY": strings.Repeat("s", 32),
 				}), io.Discard, logs)
 			}()
 			base := waitAddr(t, logs.addr, logs.text)
@@ -288,7 +310,8 @@ func TestMigrateAndRefuseNewerSchema(t *testing.T) {
 	if code := run(context.Background(), []string{"migrate"}, getenv, &stdout, &stderr); code != 0 {
 		t.Fatalf("migrate: exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "version 2") {
+	latest, _ := fs.Glob(sqlite.Migrations(), "*.sql")
+	if want := fmt.Sprintf("version %d\n", len(latest)); !strings.HasSuffix(stdout.String(), want) {
 		t.Fatalf("migrate printed %q", stdout.String())
 	}
 	db, err := sql.Open("sqlite", "file:"+path)

@@ -31,6 +31,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	secretKey, err := serverSecret(cfg.secretKey, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg.databaseURL)
 	if err != nil {
 		return err
@@ -49,13 +53,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	svc, err := licensing.New(licensing.Config{
-		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen,
+		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen, SecretKey: secretKey,
 	})
 	if err != nil {
 		return err
 	}
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
+	}
+	if err := svc.CheckSigningKey(ctx); err != nil {
+		return sealedKeyAdvice(err)
 	}
 	var limits *server.RateLimits
 	if cfg.rateLimit {

@@ -34,6 +34,11 @@ type Config struct {
 	CacheSize int
 	// KeyRandom is the source of signing keys (crypto/rand when nil).
 	KeyRandom io.Reader
+	// SecretKey is the server's secret (at least MinSecretKeyLength bytes),
+	// kept outside the database: the private signing keys are stored
+	// encrypted with a key derived from it. Every server sharing a database
+	// needs the same one.
+	SecretKey []byte
 }
 
 // Service is the licensing service.
@@ -49,6 +54,7 @@ type Service struct {
 	cache        *licenseCache
 	counts       *counter
 	keyRandom    io.Reader
+	sealer       *sealer
 	keys         signingKeys
 }
 
@@ -57,10 +63,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Passwords == nil || cfg.Tokens == nil {
 		return nil, errors.New("licensing: store, passwords and tokens are required")
 	}
+	sealer, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
+		sealer: sealer,
 	}
 	if s.clock == nil {
 		s.clock = time.Now
