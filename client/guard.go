@@ -429,7 +429,7 @@ func (g *Guard) verifiedFile(now time.Time) *keybox.LicenseFile {
 		}
 		return nil
 	}
-	f, err := VerifyLicenseFile(string(text), g.lic.keys, g.lic.MachineID(), now)
+	f, err := VerifyLicenseFile(string(text), g.lic.keys, g.lic.Key(), g.lic.MachineID(), now)
 	if err != nil {
 		g.log.Warn("keybox: license file refused", "path", g.file, "error", err)
 		return nil

@@ -108,10 +108,12 @@ var verifyCommand = []command{{
 	args: "FILE",
 	help: "Verify an offline license file (docs/offline-licensing.md) and show what it grants.\n" +
 		"The public keys come from --public-keys (a saved answer of GET /validate/public-keys)\n" +
-		"or from the server. --machine-id checks the file is for that machine.",
+		"or from the server. --key and --machine-id check the file is for that license key and\n" +
+		"machine.",
 	setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 		keysFile := fs.String("public-keys", "", "file holding the answer of GET /validate/public-keys")
 		machine := fs.String("machine-id", "", "the machine the file must be for (default: any)")
+		licenseKey := fs.String("key", "", "the license key the file must be for (default: any)")
 		at := fs.String("at", "", "verify at this RFC 3339 time instead of now")
 		return func(ctx context.Context, s *session, args []string) error {
 			text, err := os.ReadFile(args[0])
@@ -128,13 +130,12 @@ var verifyCommand = []command{{
 					return usageError(fmt.Sprintf("verify: --at %q is not an RFC 3339 time", *at))
 				}
 			}
-			m := *machine
-			if m == "" {
-				if f, _, _, err := keybox.ParseLicenseFile(string(text)); err == nil {
-					m = f.MachineID // no machine given: do not judge the machine
-				}
+			key, m := *licenseKey, *machine
+			if f, _, _, err := keybox.ParseLicenseFile(string(text)); err == nil {
+				// Not given: the file's own, so that they are not judged.
+				key, m = firstOf(key, f.Key), firstOf(m, f.MachineID)
 			}
-			f, err := client.VerifyLicenseFile(string(text), keys, m, now)
+			f, err := client.VerifyLicenseFile(string(text), keys, key, m, now)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

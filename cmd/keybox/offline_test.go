@@ -54,7 +54,7 @@ func TestVerifyCommand(t *testing.T) {
 
 	sh := newShell(t, kb.URL)
 	at := kb.Clock.Now().Format("2006-01-02T15:04:05Z07:00")
-	out := sh.ok("verify", file, "--public-keys", keys, "--machine-id", "vessel-7", "--at", at)
+	out := sh.ok("verify", file, "--public-keys", keys, "--key", key, "--machine-id", "vessel-7", "--at", at)
 	if !strings.Contains(out, "valid license file") || !strings.Contains(out, key) {
 		t.Fatalf("verify: %s", out)
 	}
@@ -69,6 +69,7 @@ func TestVerifyCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"verify", file, "--public-keys", keys, "--machine-id", "vessel-8", "--at", at}, "issued for another machine"},
+		{[]string{"verify", file, "--public-keys", keys, "--key", "KB-SOMEONE-ELSE", "--at", at}, "issued for another license key"},
 		{[]string{"verify", tampered, "--public-keys", keys, "--at", at}, "license file:"},
 		{[]string{"verify", file, "--public-keys", keys, "--at", "2030-01-01T00:00:00Z"}, "license file: expired"},
 		{[]string{"verify", filepath.Join(dir, "missing.txt"), "--public-keys", keys}, "no such file"},

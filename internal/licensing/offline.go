@@ -44,14 +44,22 @@ func checkNonce(n string) error {
 	return nil
 }
 
+// Signed returns what an answer to c, at the endpoint action
+// (keybox.ActionValidate or keybox.ActionActivate), is bound to: the
+// members as the request sent them.
+func (c Check) Signed(action string) keybox.SignedRequest {
+	return keybox.SignedRequest{Action: action, Key: c.Key, MachineID: c.MachineID, InstanceID: c.InstanceID,
+		ProductName: c.ProductName, Nonce: c.Nonce}
+}
+
 // SignResponse returns the KeyBox-Signature header for body, sent in answer
-// to a request that carried nonce.
-func (s *Service) SignResponse(ctx context.Context, nonce string, body []byte) (string, error) {
+// to req, signed now with the active key.
+func (s *Service) SignResponse(ctx context.Context, req keybox.SignedRequest, body []byte) (string, error) {
 	k, err := s.activeKey(ctx)
 	if err != nil {
 		return "", fmt.Errorf("sign response: %w", err)
 	}
-	return keybox.SignResponse(k, nonce, s.clock(), body), nil
+	return keybox.SignResponse(k, req, s.clock(), body), nil
 }
 
 // CheckoutInput is the body of POST /validate/checkout.
@@ -63,7 +71,9 @@ type CheckoutInput struct {
 
 // Checkout issues a license file to a machine that holds a seat: a signed
 // statement that the key is ACTIVE there until the file expires, which is
-// the TTL from now or the license's own expiry, whichever comes first.
+// the TTL from now or the license's own expiry, whichever comes first. The
+// file names the license key and the machine it was issued to, which a
+// verifier compares with its own.
 func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybox.LicenseFile, error) {
 	c := in.Check
 	if c.Key == "" {

@@ -55,8 +55,9 @@ func sealingService(t *testing.T, store keybox.Store, secret string) *licensing.
 func signs(t *testing.T, svc *licensing.Service) error {
 	t.Helper()
 	ctx := context.Background()
+	req := keybox.SignedRequest{Action: keybox.ActionValidate, Key: "KB-1", MachineID: "m1", Nonce: "nonce-0001"}
 	body := []byte(`{"valid":true}`)
-	header, err := svc.SignResponse(ctx, "nonce-0001", body)
+	header, err := svc.SignResponse(ctx, req, body)
 	if err != nil {
 		return err
 	}
@@ -64,11 +65,12 @@ func signs(t *testing.T, svc *licensing.Service) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string]ed25519.PublicKey{}
+	keys := keybox.PublicKeys{}
 	for _, k := range pub {
-		keys[k.ID], _ = base64.StdEncoding.DecodeString(k.PublicKey)
+		raw, _ := base64.StdEncoding.DecodeString(k.PublicKey)
+		keys[k.ID] = keybox.PublicKey{ID: k.ID, Key: raw, RetiredAt: k.RetiredAt, RevokedAt: k.RevokedAt}
 	}
-	if err := keybox.VerifyResponse(header, "nonce-0001", body, keys, sealClock, time.Minute); err != nil {
+	if err := keybox.VerifyResponse(header, req, body, keys, sealClock, time.Minute); err != nil {
 		t.Fatalf("a signed answer does not verify: %v", err)
 	}
 	return nil
