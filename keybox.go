@@ -167,12 +167,21 @@ func (s *NullString) UnmarshalJSON(b []byte) error {
 }
 
 // SigningKey is an Ed25519 key pair of the installation. The newest key that
-// is not retired signs license files and responses; retired keys are still
-// published, so that what they signed verifies until it expires.
+// is neither retired nor revoked signs license files and responses; retired
+// keys are still published, so that what they signed before their retirement
+// verifies until it expires; revoked keys verify nothing.
+//
+// The private key never reaches the database as it is: the store keeps
+// Sealed, the private key encrypted with a key derived from the server's
+// secret, and PrivateKey is only ever filled in memory. A key read from a
+// database made before encryption has PrivateKey and no Sealed, until the
+// server seals it at start.
 type SigningKey struct {
 	ID         string
 	PublicKey  ed25519.PublicKey
 	PrivateKey ed25519.PrivateKey
+	Sealed     []byte
 	CreatedAt  Time
 	RetiredAt  Time
+	RevokedAt  Time
 }

@@ -120,9 +120,16 @@ type Tx interface {
 	CreateActivation(ctx context.Context, a Activation) error
 	DeleteActivation(ctx context.Context, licenseID, id string) error
 
+	// CreateSigningKey stores a key with its Sealed private key; it refuses
+	// a key without one (a private key is never stored as it is).
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	// RetireSigningKey marks a key as no longer signing, from at.
 	RetireSigningKey(ctx context.Context, id string, at Time) error
+	// RevokeSigningKey marks a key as trusted for nothing, from at.
+	RevokeSigningKey(ctx context.Context, id string, at Time) error
+	// SealSigningKey stores a key's sealed private key in place of the
+	// plain one a database made before encryption holds.
+	SealSigningKey(ctx context.Context, id string, sealed []byte) error
 }
 
 // Page selects a window of a list. A zero Limit means every row.

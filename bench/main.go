@@ -342,6 +342,7 @@ func startServer(bin, db, work string, extraEnv []string) (*server, error) {
 		"KEYBOX_RATE_LIMIT=off",
 		"KEYBOX_LOG_FORMAT=json",
 		"KEYBOX_JWT_SECRET=bench-secret-bench-secret-bench-secret",
+		"KEYBOX_SECRET_KEY=bench-secret-key-bench-secret-key",
 	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	logFile, err := os.Create(filepath.Join(work, "keybox.log"))

@@ -73,6 +73,7 @@ type GuardOptions struct {
 	// a fresh file there (POST /validate/checkout); while it cannot be
 	// reached, or answers with what does not verify, the application runs on
 	// the verified file until the file expires, even past the grace period.
+	// A file for another license key or machine is never run on.
 	LicenseFile string
 	// FileTTL is the lifetime asked for new files (30 days when 0); a file is
 	// renewed when less than half of it is left.
@@ -429,7 +430,7 @@ func (g *Guard) verifiedFile(now time.Time) *keybox.LicenseFile {
 		}
 		return nil
 	}
-	f, err := VerifyLicenseFile(string(text), g.lic.keys, g.lic.MachineID(), now)
+	f, err := VerifyLicenseFile(string(text), g.lic.keys, g.lic.Key(), g.lic.MachineID(), now)
 	if err != nil {
 		g.log.Warn("keybox: license file refused", "path", g.file, "error", err)
 		return nil

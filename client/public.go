@@ -31,7 +31,8 @@ type LicenseOptions struct {
 	UserAgent string
 	// PublicKeys, when set, are the installation's keys (see ParsePublicKeys):
 	// Activate and Validate then send a fresh nonce and accept only answers
-	// signed for it, and Checkout verifies the file it gets.
+	// signed for it and for this key, machine, instance and product, and
+	// Checkout verifies the file it gets.
 	PublicKeys PublicKeys
 	// Now is the clock for signatures and license files (time.Now when nil).
 	Now func() time.Time
@@ -127,7 +128,7 @@ func (a Activation) Already() bool { return a.Message == MessageAlreadyActivated
 // product, all seats taken) is an *APIError with status 403.
 func (l *LicenseClient) Activate(ctx context.Context) (Activation, error) {
 	var out Activation
-	err := l.call(ctx, "/validate/activate", true, l.body, &out)
+	err := l.call(ctx, "/validate/activate", keybox.ActionActivate, l.body, &out)
 	return out, err
 }
 
@@ -179,7 +180,7 @@ func (v *Validation) UnmarshalJSON(b []byte) error {
 // Validate asks whether the key is valid for this machine now.
 func (l *LicenseClient) Validate(ctx context.Context) (Validation, error) {
 	var out Validation
-	err := l.call(ctx, "/validate", true, l.body, &out)
+	err := l.call(ctx, "/validate", keybox.ActionValidate, l.body, &out)
 	return out, err
 }
 
@@ -187,5 +188,5 @@ func (l *LicenseClient) Validate(ctx context.Context) (Validation, error) {
 // laptop); the license itself stays as it is. A machine without a seat is an
 // *APIError with status 404.
 func (l *LicenseClient) Deactivate(ctx context.Context) error {
-	return l.call(ctx, "/validate/deactivate", false, l.body, nil)
+	return l.call(ctx, "/validate/deactivate", "", l.body, nil)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/postgres"
 )
 
@@ -21,6 +22,7 @@ type config struct {
 	addr           string
 	databaseURL    string
 	jwtSecret      string
+	secretKey      string
 	tokenTTL       time.Duration
 	signupOpen     bool
 	rateLimit      bool
@@ -37,7 +39,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 // rawConfig holds the settings as text, first from the environment, then
 // overridden by flags, before loadConfig checks them all.
 type rawConfig struct {
-	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
+	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
 }
 
@@ -55,6 +57,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		addr:           env("KEYBOX_ADDR", ""),
 		databaseURL:    env("KEYBOX_DATABASE_URL", defaultDatabaseURL),
 		jwtSecret:      getenv("KEYBOX_JWT_SECRET"),
+		secretKey:      getenv("KEYBOX_SECRET_KEY"),
 		tokenTTL:       env("KEYBOX_TOKEN_TTL", "30m"),
 		signup:         env("KEYBOX_SIGNUP", "open"),
 		rateLimit:      env("KEYBOX_RATE_LIMIT", "on"),
@@ -71,6 +74,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.addr, "addr", raw.addr, "full listen address, overrides -port (KEYBOX_ADDR)")
 	fs.StringVar(&raw.databaseURL, "database-url", raw.databaseURL, "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
 	fs.StringVar(&raw.jwtSecret, "jwt-secret", raw.jwtSecret, "token signing secret, at least 32 bytes (KEYBOX_JWT_SECRET)")
+	fs.StringVar(&raw.secretKey, "secret-key", raw.secretKey, "secret that encrypts the signing keys, at least 32 bytes (KEYBOX_SECRET_KEY)")
 	fs.StringVar(&raw.tokenTTL, "token-ttl", raw.tokenTTL, "login token lifetime (KEYBOX_TOKEN_TTL)")
 	fs.StringVar(&raw.signup, "signup", raw.signup, "open or closed (KEYBOX_SIGNUP)")
 	fs.StringVar(&raw.rateLimit, "rate-limit", raw.rateLimit, "on or off (KEYBOX_RATE_LIMIT)")
@@ -89,11 +93,12 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	return raw.check(name == "serve")
 }
 
-// check validates every setting; serving also needs a JWT secret with PostgreSQL.
+// check validates every setting; serving also needs a JWT secret and a
+// secret key with PostgreSQL.
 func (raw rawConfig) check(serving bool) (config, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	c := config{addr: raw.addr, databaseURL: raw.databaseURL, jwtSecret: raw.jwtSecret}
+	c := config{addr: raw.addr, databaseURL: raw.databaseURL, jwtSecret: raw.jwtSecret, secretKey: raw.secretKey}
 
 	if c.addr == "" {
 		if p, err := strconv.Atoi(raw.port); err != nil || p < 0 || p > 65535 {
@@ -111,6 +116,12 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	}
 	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.jwtSecret == "" {
 		bad("KEYBOX_JWT_SECRET: required with PostgreSQL (at least 32 bytes, the same on every server)")
+	}
+	if c.secretKey != "" && len(c.secretKey) < licensing.MinSecretKeyLength {
+		bad("KEYBOX_SECRET_KEY: must be at least %d bytes (got %d)", licensing.MinSecretKeyLength, len(c.secretKey))
+	}
+	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.secretKey == "" {
+		errs = append(errs, errSecretKeyRequired)
 	}
 	if d, err := time.ParseDuration(raw.tokenTTL); err != nil || d <= 0 {
 		bad("KEYBOX_TOKEN_TTL: %q is not a positive duration such as 30m", raw.tokenTTL)

@@ -31,7 +31,7 @@ var importCommands = []command{{
 			} else if !st.IsDir() {
 				return fmt.Errorf("%s is not a directory", dir)
 			}
-			svc, closeDB, err := offlineService(ctx, s.databaseURL(*dbURL))
+			svc, closeDB, err := offlineService(ctx, s.databaseURL(*dbURL), nil)
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,8 @@ func TestConfigErrorsOneLineEach(t *testing.T) {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_TOKEN_TTL:", "KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:",
+	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_SECRET_KEY: required with PostgreSQL", "KEYBOX_TOKEN_TTL:",
+		"KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:",
 		"KEYBOX_DB_MAX_CONNS: \"0\" is not a number of connections from 1 to 1000"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), stderr.String())
@@ -62,6 +63,25 @@ func TestConfigPostgresNeedsSecret(t *testing.T) {
 	code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "postgres://localhost/keybox"}), io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "KEYBOX_JWT_SECRET: required with PostgreSQL") {
 		t.Fatalf("exit %d, stderr %q: want a refusal naming KEYBOX_JWT_SECRET", code, stderr.String())
+	}
+}
+
+// TestConfigPostgresNeedsSecretKey: with PostgreSQL the secret that encrypts
+// the signing keys is not kept in a file by the server: it must be given, the
+// same to every server, and long enough.
+func TestConfigPostgresNeedsSecretKey(t *testing.T) {
+	for _, tc := range []struct {
+		secret, want string
+	}{
+		{"", "KEYBOX_SECRET_KEY: required with PostgreSQL"},
+		{"short", "KEYBOX_SECRET_KEY: must be at least 32 bytes (got 5)"},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "postgres://localhost/keybox",
+			"KEYBOX_JWT_SECRET": strings.Repeat("j", 32), "KEYBOX_SECRET_KEY": tc.secret}), io.Discard, &stderr)
+		if code != 1 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("secret %q: exit %d, stderr %q; want one line saying %q", tc.secret, code, stderr.String(), tc.want)
+		}
 	}
 }
 
@@ -171,6 +191,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 					"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_DATABASE_URL": dbURL, "KEYBOX_LOG_FORMAT": "json",
 					"KEYBOX_DB_MAX_CONNS": strconv.Itoa(storetest.PostgresPool),
 					"KEYBOX_JWT_SECRET":   strings.Repeat("k", 32),
+					"KEYBOX_SECRET_KEY":   strings.Repeat("s", 32),
 				}), io.Discard, logs)
 			}()
 			base := waitAddr(t, logs.addr, logs.text)

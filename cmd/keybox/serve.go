@@ -32,6 +32,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	secretKey, err := serverSecret(cfg.secretKey, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
 	store, err := openStoreWith(ctx, cfg.databaseURL, sqlstore.Options{MaxConns: cfg.dbMaxConns})
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	svc, err := licensing.New(licensing.Config{
-		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen,
+		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen, SecretKey: secretKey,
 		// The secret every server shares: a key's fingerprint in the logs is
 		// the same on each of them.
 		FingerprintSecret: secret,
@@ -60,6 +64,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
+	}
+	if err := svc.CheckSigningKey(ctx); err != nil {
+		return sealedKeyAdvice(err)
 	}
 	var limits *server.RateLimits
 	if cfg.rateLimit {

@@ -121,7 +121,7 @@ func (c cli) databaseURL(flagValue string) string {
 // createUser creates the account through the licensing rules on the
 // database itself, the same as signup but without the API.
 func createUser(ctx context.Context, dbURL, name, email, password string, role keybox.Role) (keybox.User, error) {
-	svc, closeDB, err := offlineService(ctx, dbURL)
+	svc, closeDB, err := offlineService(ctx, dbURL, nil)
 	if err != nil {
 		return keybox.User{}, err
 	}

@@ -38,6 +38,11 @@ type Config struct {
 	// in logs; servers sharing a database should share it (each process
 	// draws its own when empty).
 	FingerprintSecret []byte
+	// SecretKey is the server's secret (at least MinSecretKeyLength bytes),
+	// kept outside the database: the private signing keys are stored
+	// encrypted with a key derived from it. Every server sharing a database
+	// needs the same one.
+	SecretKey []byte
 }
 
 // Service is the licensing service.
@@ -53,6 +58,7 @@ type Service struct {
 	cache        *licenseCache
 	counts       *counter
 	keyRandom    io.Reader
+	sealer       *sealer
 	keys         signingKeys
 	fingerprints keyFingerprints
 }
@@ -62,11 +68,16 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Passwords == nil || cfg.Tokens == nil {
 		return nil, errors.New("licensing: store, passwords and tokens are required")
 	}
+	sealer, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
 		fingerprints: newKeyFingerprints(cfg.FingerprintSecret),
+		sealer:       sealer,
 	}
 	if s.clock == nil {
 		s.clock = time.Now

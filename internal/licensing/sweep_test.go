@@ -25,7 +25,8 @@ func newService(t *testing.T, store keybox.Store, now *time.Time) *licensing.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := licensing.New(licensing.Config{Store: store, Passwords: pw, Tokens: tokens, Now: clock})
+	svc, err := licensing.New(licensing.Config{Store: store, Passwords: pw, Tokens: tokens, Now: clock,
+		SecretKey: []byte("sweep-test-secret-key-0123456789")})
 	if err != nil {
 		t.Fatal(err)
 	}

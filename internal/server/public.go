@@ -15,12 +15,13 @@ var (
 	validFalse   = map[string]any{"valid": false}
 )
 
-// answer sends a public API body, signed when the request carried a nonce
-// (a valid one: an invalid nonce is refused before anything is signed).
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, nonce string, status int, body []byte) {
+// answer sends a public API body, signed for the request req when it
+// carried a nonce (a valid one: an invalid nonce is refused before anything
+// is signed).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, req keybox.SignedRequest, status int, body []byte) {
 	h := w.Header()
-	if nonce != "" {
-		sig, err := s.svc.SignResponse(r.Context(), nonce, body)
+	if req.Nonce != "" {
+		sig, err := s.svc.SignResponse(r.Context(), req, body)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -33,22 +34,22 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, nonce string, st
 }
 
 // answerJSON encodes v and sends it as answer does.
-func (s *Server) answerJSON(w http.ResponseWriter, r *http.Request, nonce string, status int, v any) {
+func (s *Server) answerJSON(w http.ResponseWriter, r *http.Request, req keybox.SignedRequest, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.answer(w, r, nonce, status, append(body, '\n'))
+	s.answer(w, r, req, status, append(body, '\n'))
 }
 
 // answerError sends err as the public API words it, signed like any answer.
-func (s *Server) answerError(w http.ResponseWriter, r *http.Request, nonce string, err error, extra map[string]any) {
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, req keybox.SignedRequest, err error, extra map[string]any) {
 	if licensing.IsInvalidNonce(err) {
-		nonce = "" // never sign with a nonce that was refused
+		req = keybox.SignedRequest{} // never sign with a nonce that was refused
 	}
 	status, body := s.errorBody(w, r, err, extra)
-	s.answerJSON(w, r, nonce, status, body)
+	s.answerJSON(w, r, req, status, body)
 }
 
 // admitAndDecode applies the public API's limits to r and decodes its body
@@ -66,11 +67,11 @@ func (s *Server) admitAndDecode(w http.ResponseWriter, r *http.Request, v any, e
 }
 
 // refusePublic answers a failed public call; an unknown key counts as a guess.
-func (s *Server) refusePublic(w http.ResponseWriter, r *http.Request, ip, nonce string, err error) {
+func (s *Server) refusePublic(w http.ResponseWriter, r *http.Request, ip string, req keybox.SignedRequest, err error) {
 	if licensing.ErrUnknownKey(err) {
 		s.guessed(ip)
 	}
-	s.answerError(w, r, nonce, err, successFalse)
+	s.answerError(w, r, req, err, successFalse)
 }
 
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +82,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.svc.Validate(r.Context(), c)
 	if err != nil {
-		s.answerError(w, r, c.Nonce, err, validFalse)
+		s.answerError(w, r, c.Signed(keybox.ActionValidate), err, validFalse)
 		return
 	}
 	if v.UnknownKey() {
@@ -89,7 +90,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.validated(v.Status)
 	buf := make([]byte, 0, 160)
-	s.answer(w, r, c.Nonce, http.StatusOK, append(v.AppendJSON(buf), '\n'))
+	s.answer(w, r, c.Signed(keybox.ActionValidate), http.StatusOK, append(v.AppendJSON(buf), '\n'))
 }
 
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
@@ -99,18 +100,19 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.svc.Activate(r.Context(), c)
+	signed := c.Signed(keybox.ActionActivate)
 	if err != nil {
-		s.refusePublic(w, r, ip, c.Nonce, err)
+		s.refusePublic(w, r, ip, signed, err)
 		return
 	}
 	if a.Already {
-		s.answerJSON(w, r, c.Nonce, http.StatusOK, map[string]any{
+		s.answerJSON(w, r, signed, http.StatusOK, map[string]any{
 			"success": true, "message": "License already activated on this machine",
 			"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
 		})
 		return
 	}
-	s.answerJSON(w, r, c.Nonce, http.StatusOK, map[string]any{
+	s.answerJSON(w, r, signed, http.StatusOK, map[string]any{
 		"success": true, "message": "License activated successfully",
 		"machineId": keybox.NullString(a.Seat.MachineID), "instanceId": keybox.NullString(a.Seat.InstanceID),
 		"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
@@ -124,7 +126,7 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.svc.Deactivate(r.Context(), c); err != nil {
-		s.refusePublic(w, r, ip, "", err)
+		s.refusePublic(w, r, ip, keybox.SignedRequest{}, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "License deactivated on this machine"})
@@ -139,7 +141,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	file, f, err := s.svc.Checkout(r.Context(), in)
 	if err != nil {
-		s.refusePublic(w, r, ip, "", err)
+		s.refusePublic(w, r, ip, keybox.SignedRequest{}, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -62,6 +62,10 @@ func (c *Clock) Set(t time.Time) {
 // Secret signs the test servers' login tokens.
 const Secret = "test-secret!test-secret!test-secret!"
 
+// SecretKey encrypts the test servers' private signing keys, unless
+// Options.SecretKey names another.
+const SecretKey = "test-secret-key!test-secret-key!"
+
 // Options change the server a test gets.
 type Options struct {
 	// RateLimits turns SPEC §7's default limits on, on the server's clock.
@@ -80,6 +84,8 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Logger receives the server's logs (discarded when nil).
 	Logger *slog.Logger
+	// SecretKey encrypts the private signing keys (SecretKey when empty).
+	SecretKey string
 }
 
 // Server is a running test server.
@@ -112,9 +118,14 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	secretKey := opts.SecretKey
+	if secretKey == "" {
+		secretKey = SecretKey
+	}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
 		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
-		FingerprintSecret: []byte(Secret)})
+		FingerprintSecret: []byte(Secret),
+		SecretKey:         []byte(secretKey)})
 	if err != nil {
 		t.Fatal(err)
 	}

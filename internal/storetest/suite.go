@@ -533,13 +533,21 @@ func testSigningKeys(t *testing.T, s keybox.Store) {
 	for i, seed := range []byte{1, 2} {
 		priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
 		at := keybox.NewTime(base.Add(time.Duration(i) * time.Hour))
-		k := keybox.SigningKey{ID: fmt.Sprintf("kb-%d", i), PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, CreatedAt: at}
+		// The store keeps the sealed bytes as given, and never the private key.
+		sealed := append([]byte{1}, bytes.Repeat([]byte{seed, 0, 0xff}, 20)...)
+		k := keybox.SigningKey{ID: fmt.Sprintf("kb-%d", i), PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, Sealed: sealed, CreatedAt: at}
 		f.must(f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, k) }))
+		k.PrivateKey = nil
 		made = append(made, k)
 	}
 	retired := keybox.NewTime(base.Add(2 * time.Hour))
+	revoked := keybox.NewTime(base.Add(3 * time.Hour))
 	f.must(f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-0", retired) }))
-	made[0].RetiredAt = retired
+	f.must(f.update(func(tx keybox.Tx) error { return tx.RevokeSigningKey(ctx, "kb-0", revoked) }))
+	made[0].RetiredAt, made[0].RevokedAt = retired, revoked
+	resealed := []byte{1, 2, 3, 4, 5}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-1", resealed) }))
+	made[1].Sealed = resealed
 	got, err := s.SigningKeys(ctx)
 	f.must(err)
 	if !reflect.DeepEqual(got, made) {
@@ -547,8 +555,23 @@ func testSigningKeys(t *testing.T, s keybox.Store) {
 	}
 	err = f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, made[1]) })
 	wantCode(t, err, keybox.ErrDuplicate)
-	err = f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) })
-	wantCode(t, err, keybox.ErrNotFound)
+	for name, op := range map[string]func(tx keybox.Tx) error{
+		"retire": func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) },
+		"revoke": func(tx keybox.Tx) error { return tx.RevokeSigningKey(ctx, "kb-9", revoked) },
+		"seal":   func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-9", resealed) },
+	} {
+		t.Run(name+" a missing key", func(t *testing.T) { wantCode(t, f.update(op), keybox.ErrNotFound) })
+	}
+	// A key without its sealed form is refused: a private key is never
+	// stored as it is.
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	plain := keybox.SigningKey{ID: "kb-plain", PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, CreatedAt: retired}
+	if err := f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, plain) }); err == nil {
+		t.Fatal("stored a signing key without sealing it")
+	}
+	if err := f.update(func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-1", nil) }); err == nil {
+		t.Fatal("sealed a key with nothing")
+	}
 }
 
 // testRequireMachineIDRoundTrip: a project's policy and a license's
