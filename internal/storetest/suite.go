@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Validations", testValidations},
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
 		{"SigningKeys", testSigningKeys},
+		{"RateWindows", testRateWindows},
+		{"RateConcurrentTakes", testRateConcurrentTakes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
