@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -20,9 +21,10 @@ const DefaultCost = 10
 // expensive thing the server does, so at most a few run at once; the rest
 // wait their turn or give up with their request's context.
 type Passwords struct {
-	cost  int
-	slots chan struct{}
-	dummy []byte // compared against when the account does not exist
+	cost   int
+	slots  chan struct{}
+	dummy  []byte       // compared against when the account does not exist
+	checks atomic.Int64 // passwords checked, for tests and metrics
 }
 
 // NewPasswords returns a hasher at cost (DefaultCost when 0) allowing
@@ -75,6 +77,9 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 	return string(h), nil
 }
 
+// Checks returns how many passwords Check has compared since the start.
+func (p *Passwords) Checks() int64 { return p.checks.Load() }
+
 // Check reports whether password matches hash. An empty hash (no such
 // account) is checked against a dummy hash of the same cost, so that the
 // answer takes as long as for a real account.
@@ -83,6 +88,7 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 		return false, err
 	}
 	defer p.release()
+	p.checks.Add(1)
 	h := []byte(hash)
 	if hash == "" {
 		h = p.dummy
