@@ -29,6 +29,18 @@ type Store interface {
 	// servers sharing one database may run it at once.
 	ExpireLicenses(ctx context.Context, now time.Time) (int, error)
 
+	// TakeRate counts one event for key in its current window, opening a
+	// window of length per at now when none is open, but only while fewer
+	// than limit (at least 1) events are counted in it. It reports whether it
+	// counted this one, and the window as it stands. It is atomic, so servers
+	// sharing the database share the limit exactly.
+	TakeRate(ctx context.Context, key string, limit int, per time.Duration, now time.Time) (RateWindow, bool, error)
+	// GiveBackRate uncounts one event of key's window that closes at ends;
+	// it does nothing when that window has closed since.
+	GiveBackRate(ctx context.Context, key string, ends time.Time) error
+	// PruneRates deletes the windows closed at now and returns how many.
+	PruneRates(ctx context.Context, now time.Time) (int, error)
+
 	// Ping checks that the database answers and its schema is current.
 	Ping(ctx context.Context) error
 
@@ -199,6 +211,13 @@ type ActivationSeen struct {
 type DailyCount struct {
 	Day   Day
 	Count int
+}
+
+// RateWindow is a rate counter's window: the events counted in it and the
+// instant it closes (millisecond precision).
+type RateWindow struct {
+	Count int
+	Ends  time.Time
 }
 
 // StoreStats describes a store's connections and work, for metrics.

@@ -71,6 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var limits *server.RateLimits
 	if cfg.rateLimit {
 		limits = server.DefaultRateLimits()
+		limits.Counters = store // every server sharing the database shares the counts
 	}
 	handler, err := server.New(server.Config{
 		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -21,9 +22,10 @@ const DefaultCost = 10
 // expensive thing the server does, so at most a few run at once; the rest
 // wait their turn or give up with their request's context.
 type Passwords struct {
-	cost  int
-	slots chan struct{}
-	dummy []byte // compared against when the account does not exist
+	cost   int
+	slots  chan struct{}
+	dummy  []byte       // compared against when the account does not exist
+	checks atomic.Int64 // passwords checked, for tests and metrics
 }
 
 // NewPasswords returns a hasher at cost (DefaultCost when 0) allowing
@@ -95,6 +97,9 @@ func ImportBcrypt(hash string) (string, error) {
 	return bareBcrypt + hash, nil
 }
 
+// Checks returns how many passwords Check has compared since the start.
+func (p *Passwords) Checks() int64 { return p.checks.Load() }
+
 // Check reports whether password matches hash. An empty hash (no such
 // account, or one that signs in only through a provider) is checked against
 // a dummy hash of the same cost, so that the answer takes as long as for a
@@ -104,6 +109,7 @@ func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, err
 		return false, err
 	}
 	defer p.release()
+	p.checks.Add(1)
 	h, pw := []byte(hash), prehash(password)
 	if bare, ok := strings.CutPrefix(hash, bareBcrypt); ok {
 		h, pw = []byte(bare), []byte(password)

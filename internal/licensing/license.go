@@ -63,6 +63,10 @@ func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func
 	}
 }
 
+// IsKeyTaken reports an imported key refused because a license has it:
+// the answer that tells whether a key exists, which the rate limiter counts.
+func IsKeyTaken(err error) bool { return errors.Is(err, errKeyTaken) }
+
 // NewLicense is the body of POST /license/create.
 type NewLicense struct {
 	Duration    Int             `json:"duration"`

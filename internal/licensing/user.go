@@ -29,6 +29,10 @@ var (
 	errInvalidName        = fail(keybox.Invalid, "Name must be a non-empty string of at most 200 characters")
 )
 
+// IsWrongPassword reports a password change refused for its current
+// password: a guess, which the rate limiter counts.
+func IsWrongPassword(err error) bool { return errors.Is(err, errWrongPassword) }
+
 // MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 8
 

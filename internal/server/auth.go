@@ -43,6 +43,9 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !s.admitSignup(w, r, strings.ToLower(strings.TrimSpace(in.Email.Value))) {
+		return
+	}
 	u, err := s.svc.Signup(r.Context(), in)
 	if err != nil {
 		s.fail(w, r, err)
@@ -57,14 +60,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	email, ip := strings.ToLower(strings.TrimSpace(in.Email.Value)), s.clientIP(r)
-	if !s.admitLogin(w, email, ip) {
+	// The failure is counted before the password is checked, and given
+	// back when the login succeeds.
+	limits, ok := s.holdLogin(w, r, strings.ToLower(strings.TrimSpace(in.Email.Value)))
+	if !ok {
 		return
 	}
+	defer s.release(r, limits)
 	sess, err := s.svc.Login(r.Context(), in)
 	if err != nil {
-		if keybox.IsCode(err, keybox.Unauthorized) {
-			s.loginFailed(email, ip)
+		if keybox.IsCode(err, keybox.Unauthorized) && !s.keep(w, r, limits) {
+			return
 		}
 		s.fail(w, r, err)
 		return
@@ -107,8 +113,16 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, u 
 		s.fail(w, r, err)
 		return
 	}
+	limits, ok := s.holdPasswordChange(w, r, u)
+	if !ok {
+		return
+	}
+	defer s.release(r, limits)
 	token, err := s.svc.ChangePassword(r.Context(), u, in)
 	if err != nil {
+		if licensing.IsWrongPassword(err) && !s.keep(w, r, limits) {
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}

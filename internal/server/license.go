@@ -13,8 +13,21 @@ func (s *Server) handleCreateLicense(w http.ResponseWriter, r *http.Request, u k
 		s.fail(w, r, err)
 		return
 	}
+	var limits held
+	if in.Key.Present {
+		// A 409 tells whether any license has the key: counted, so that
+		// nobody can probe other developers' keys through it.
+		var ok bool
+		if limits, ok = s.holdImportedKey(w, r, u); !ok {
+			return
+		}
+		defer s.release(r, limits)
+	}
 	l, err := s.svc.CreateLicense(r.Context(), u, in)
 	if err != nil {
+		if licensing.IsKeyTaken(err) && !s.keep(w, r, limits) {
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}

@@ -53,40 +53,43 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, req keybox.
 }
 
 // admitAndDecode applies the public API's limits to r and decodes its body
-// into v. It returns the client's address, or false when it has answered.
-func (s *Server) admitAndDecode(w http.ResponseWriter, r *http.Request, v any, envelope map[string]any) (string, bool) {
-	ip := s.clientIP(r)
-	if !s.admitPublic(w, ip) {
-		return ip, false
+// into v. It returns the guess it holds for the lookup (release it when the
+// handler ends; keep it for an unknown key), or false when it has answered.
+func (s *Server) admitAndDecode(w http.ResponseWriter, r *http.Request, v any, envelope map[string]any) (held, bool) {
+	guess, ok := s.admitPublic(w, r)
+	if !ok {
+		return nil, false
 	}
 	if err := decodePublic(r, v); err != nil {
+		s.release(r, guess)
 		s.failWith(w, r, err, envelope)
-		return ip, false
+		return nil, false
 	}
-	return ip, true
+	return guess, true
 }
 
 // refusePublic answers a failed public call; an unknown key counts as a guess.
-func (s *Server) refusePublic(w http.ResponseWriter, r *http.Request, ip string, req keybox.SignedRequest, err error) {
-	if licensing.ErrUnknownKey(err) {
-		s.guessed(ip)
+func (s *Server) refusePublic(w http.ResponseWriter, r *http.Request, guess held, req keybox.SignedRequest, err error) {
+	if licensing.ErrUnknownKey(err) && !s.keep(w, r, guess) {
+		return
 	}
 	s.answerError(w, r, req, err, successFalse)
 }
 
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	var c licensing.Check
-	ip, ok := s.admitAndDecode(w, r, &c, validFalse)
+	guess, ok := s.admitAndDecode(w, r, &c, validFalse)
 	if !ok {
 		return
 	}
+	defer s.release(r, guess)
 	v, err := s.svc.Validate(r.Context(), c)
 	if err != nil {
 		s.answerError(w, r, c.Signed(keybox.ActionValidate), err, validFalse)
 		return
 	}
-	if v.UnknownKey() {
-		s.guessed(ip)
+	if v.UnknownKey() && !s.keep(w, r, guess) {
+		return
 	}
 	s.metrics.validated(v.Status)
 	buf := make([]byte, 0, 160)
@@ -95,14 +98,15 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 	var c licensing.Check
-	ip, ok := s.admitAndDecode(w, r, &c, successFalse)
+	guess, ok := s.admitAndDecode(w, r, &c, successFalse)
 	if !ok {
 		return
 	}
+	defer s.release(r, guess)
 	a, err := s.svc.Activate(r.Context(), c)
 	signed := c.Signed(keybox.ActionActivate)
 	if err != nil {
-		s.refusePublic(w, r, ip, signed, err)
+		s.refusePublic(w, r, guess, signed, err)
 		return
 	}
 	if a.Already {
@@ -121,12 +125,13 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 	var c licensing.Check
-	ip, ok := s.admitAndDecode(w, r, &c, successFalse)
+	guess, ok := s.admitAndDecode(w, r, &c, successFalse)
 	if !ok {
 		return
 	}
+	defer s.release(r, guess)
 	if err := s.svc.Deactivate(r.Context(), c); err != nil {
-		s.refusePublic(w, r, ip, keybox.SignedRequest{}, err)
+		s.refusePublic(w, r, guess, keybox.SignedRequest{}, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "License deactivated on this machine"})
@@ -135,13 +140,14 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 // handleCheckout issues a signed license file to a machine holding a seat.
 func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	var in licensing.CheckoutInput
-	ip, ok := s.admitAndDecode(w, r, &in, successFalse)
+	guess, ok := s.admitAndDecode(w, r, &in, successFalse)
 	if !ok {
 		return
 	}
+	defer s.release(r, guess)
 	file, f, err := s.svc.Checkout(r.Context(), in)
 	if err != nil {
-		s.refusePublic(w, r, ip, keybox.SignedRequest{}, err)
+		s.refusePublic(w, r, guess, keybox.SignedRequest{}, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

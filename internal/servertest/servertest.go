@@ -68,7 +68,8 @@ const SecretKey = "test-secret-key!test-secret-key!"
 
 // Options change the server a test gets.
 type Options struct {
-	// RateLimits turns SPEC §7's default limits on, on the server's clock.
+	// RateLimits turns the default rate limits on, on the server's clock,
+	// counted in the store as keybox serve counts them.
 	RateLimits bool
 	// TrustedProxies are believed in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
@@ -97,6 +98,8 @@ type Server struct {
 	// Service is the licensing service behind the server, for what has no
 	// endpoint (rotating the signing key).
 	Service *licensing.Service
+	// Passwords hashes and checks the server's passwords (Checks counts).
+	Passwords *auth.Passwords
 }
 
 // New starts the real server over store; it stops when the test ends.
@@ -136,6 +139,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now
+		sc.RateLimits.Counters = store // shared, as keybox serve does
 	}
 	h, err := server.New(sc)
 	if err != nil {
@@ -152,7 +156,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc}
+	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords}
 }
 
 // Password is the password of the accounts NewLicense makes.
