@@ -55,9 +55,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	svc, err := licensing.New(licensing.Config{
 		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen, SecretKey: secretKey,
-		// The secret every server shares: a key's fingerprint in the logs is
-		// the same on each of them.
-		FingerprintSecret: secret,
+		// The secret every server shares and nobody rotates to end sessions:
+		// a key's fingerprint (in logs, and as an application's id in the
+		// event log) is the same on every server and stays the same.
+		FingerprintSecret: secretKey,
 	})
 	if err != nil {
 		return err
