@@ -37,6 +37,7 @@ const cacheShards = 32
 type licenseCache struct {
 	ttl      time.Duration
 	perShard int
+	now      func() time.Time // the clock of the TTL
 	// gen counts invalidations. A read that began before one must not be
 	// stored after it, or it would resurrect what was invalidated.
 	gen    atomic.Uint64
@@ -63,7 +64,7 @@ func newLicenseCache(ttl time.Duration, size int) *licenseCache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	c := &licenseCache{ttl: ttl, perShard: max(1, size/cacheShards)}
+	c := &licenseCache{ttl: ttl, perShard: max(1, size/cacheShards), now: time.Now}
 	for i := range c.shards {
 		c.shards[i].entries = make(map[string]*cached)
 		c.shards[i].inflight = make(map[string]*load)
@@ -79,7 +80,7 @@ func (c *licenseCache) shard(key string) *cacheShard {
 	return &c.shards[h%cacheShards]
 }
 
-func (c *licenseCache) fresh(e *cached) bool { return e != nil && time.Since(e.loaded) < c.ttl }
+func (c *licenseCache) fresh(e *cached) bool { return e != nil && c.now().Sub(e.loaded) < c.ttl }
 
 // get returns the entry for key, reading it with fetch when it is missing
 // or older than the TTL. Concurrent misses on one key share one read.
@@ -111,7 +112,7 @@ func (c *licenseCache) get(ctx context.Context, key string, fetch func(context.C
 	gen := c.gen.Load()
 	sh.mu.Unlock()
 
-	started := time.Now()
+	started := c.now()
 	l.e, l.err = fetch(context.WithoutCancel(ctx), key)
 	if l.e != nil {
 		l.e.loaded = started
