@@ -119,7 +119,9 @@ func (c *licenseCache) get(ctx context.Context, key string, fetch func(context.C
 	}
 
 	sh.mu.Lock()
-	delete(sh.inflight, key)
+	if sh.inflight[key] == l { // a forget may have let a newer read take its place
+		delete(sh.inflight, key)
+	}
 	if l.err == nil && c.gen.Load() == gen {
 		c.putLocked(sh, key, l.e)
 	}
@@ -147,7 +149,10 @@ func (c *licenseCache) putLocked(sh *cacheShard, key string, e *cached) {
 	sh.entries[key] = e
 }
 
-// forget drops keys, or everything when none are given.
+// forget drops keys, or everything when none are given. A read already
+// under way may have begun before the change: it still answers the requests
+// waiting on it, which were concurrent with the change, but a request that
+// comes after the forget starts a read of its own instead of joining it.
 func (c *licenseCache) forget(keys ...string) {
 	c.gen.Add(1)
 	if len(keys) == 0 {
@@ -155,6 +160,7 @@ func (c *licenseCache) forget(keys ...string) {
 			sh := &c.shards[i]
 			sh.mu.Lock()
 			clear(sh.entries)
+			clear(sh.inflight)
 			sh.mu.Unlock()
 		}
 		return
@@ -163,6 +169,7 @@ func (c *licenseCache) forget(keys ...string) {
 		sh := c.shard(k)
 		sh.mu.Lock()
 		delete(sh.entries, k)
+		delete(sh.inflight, k)
 		sh.mu.Unlock()
 	}
 }

@@ -245,6 +245,93 @@ func wait(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
+// TestCacheForgetWhileLoading: a read that began before a change (and so
+// may hold what the change replaced) is never served once the change has
+// been forgotten: not stored when it ends, and not shared with a request
+// that arrives after the forget. The requests already waiting on it, which
+// were concurrent with the change, may have its answer.
+func TestCacheForgetWhileLoading(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		forget func(c *licenseCache)
+	}{
+		{"forget the key", func(c *licenseCache) { c.forget("K") }},
+		{"forget everything", func(c *licenseCache) { c.forget() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := testCache(time.Hour, 100)
+			before := newBlockedRead("before the change")
+			first := make(chan string, 1)
+			go func() {
+				e, err := c.get(context.Background(), "K", before.fetch)
+				if err != nil {
+					first <- err.Error()
+					return
+				}
+				first <- e.license.ID
+			}()
+			wait(t, before.started, "the first read")
+
+			// The change is committed, then forgotten, while the read is
+			// under way.
+			tc.forget(c)
+
+			after := make(chan string, 1)
+			var r reads
+			go func() {
+				e, err := c.get(context.Background(), "K", r.fetch)
+				if err != nil {
+					after <- err.Error()
+					return
+				}
+				after <- e.license.ID
+			}()
+			var got string
+			select {
+			case got = <-after:
+			case <-time.After(30 * time.Second):
+				close(before.release)
+				t.Fatal("a request made after the forget is waiting for the read that began before it")
+			}
+			if got != "K#1" {
+				t.Fatalf("request after the forget: got %q, want its own read K#1", got)
+			}
+
+			close(before.release)
+			if got := <-first; got != "before the change" {
+				t.Fatalf("the first request: got %q", got)
+			}
+			// The old read has ended; what is cached is the new one.
+			if got := read(t, c, "K", r.fetch); got != "K#1" {
+				t.Fatalf("after the old read ended: got %q, want K#1 (cached)", got)
+			}
+			if n := r.count("K"); n != 1 {
+				t.Fatalf("got %d new reads, want 1", n)
+			}
+		})
+	}
+}
+
+// TestCacheForgetWhileLoadingNothingWaits: with no request after the
+// forget, the old read's answer is still not stored.
+func TestCacheForgetWhileLoadingNothingWaits(t *testing.T) {
+	c, _ := testCache(time.Hour, 100)
+	before := newBlockedRead("before the change")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = c.get(context.Background(), "K", before.fetch)
+	}()
+	wait(t, before.started, "the first read")
+	c.forget("K")
+	close(before.release)
+	wait(t, done, "the first read's end")
+	var r reads
+	if got := read(t, c, "K", r.fetch); got != "K#1" {
+		t.Fatalf("after the forget: got %q, want a new read", got)
+	}
+}
+
 // TestCacheSharesOneRead: concurrent misses on a key wait for one read.
 func TestCacheSharesOneRead(t *testing.T) {
 	c, _ := testCache(time.Hour, 100)
