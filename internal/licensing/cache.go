@@ -27,7 +27,7 @@ type cached struct {
 	found   bool
 	license keybox.License
 	seats   []keybox.Activation
-	loaded  time.Time // monotonic: when the read began
+	loaded  time.Time // when the read began, on the cache's clock (monotonic by default)
 }
 
 const cacheShards = 32
