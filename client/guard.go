@@ -123,6 +123,8 @@ type Guard struct {
 	file     string
 	fileTTL  time.Duration
 	loop     sync.Once
+	// ticker starts the loop's ticks; tests replace it to tick by hand.
+	ticker func(time.Duration) (ticks <-chan time.Time, stop func())
 
 	checkMu sync.Mutex // one check at a time, so transitions happen in order
 
@@ -164,6 +166,7 @@ func NewGuard(lic *LicenseClient, opts GuardOptions) *Guard {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	g.ticker = newTicker
 	return g
 }
 
@@ -190,16 +193,21 @@ func (g *Guard) Start(ctx context.Context) GuardState {
 }
 
 func (g *Guard) run(ctx context.Context) {
-	t := time.NewTicker(g.interval)
-	defer t.Stop()
+	ticks, stop := g.ticker(g.interval)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 			g.Check(ctx)
 		}
 	}
+}
+
+func newTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // State returns what the guard knows now.

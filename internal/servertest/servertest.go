@@ -87,6 +87,9 @@ type Options struct {
 	Logger *slog.Logger
 	// SecretKey encrypts the private signing keys (SecretKey when empty).
 	SecretKey string
+	// CacheClock, when set, is the clock of the validation cache's TTL
+	// (the real clock otherwise).
+	CacheClock func() time.Time
 }
 
 // Server is a running test server.
@@ -128,7 +131,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
 		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
 		FingerprintSecret: []byte(Secret),
-		SecretKey:         []byte(secretKey)})
+		SecretKey:         []byte(secretKey), CacheClock: opts.CacheClock})
 	if err != nil {
 		t.Fatal(err)
 	}
