@@ -27,6 +27,7 @@ type config struct {
 	logLevel       slog.Level
 	corsOrigins    []string
 	debugAddr      string
+	signIn         signInConfig
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -36,6 +37,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr string
+	signIn signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -60,6 +62,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
+		signIn:         readSignIn(env),
 	}
 	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -75,6 +78,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
+	raw.signIn.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -154,6 +158,7 @@ func (raw rawConfig) check(serving bool) (config, error) {
 			bad("KEYBOX_DEBUG_ADDR: %q is not host:port", c.debugAddr)
 		}
 	}
+	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
 }
 
