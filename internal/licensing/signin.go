@@ -21,9 +21,9 @@ import (
 //
 // The provider vouches for a subject (its stable id for the person), and
 // perhaps for an email address. The subject finds the account; the address
-// only ever matters when the subject is new, and only when the provider says
-// it has verified the address: otherwise anyone able to type an address at
-// some provider could take over, or squat, the account of its owner here.
+// only ever joins a new subject to an existing account when the provider
+// says it has verified the address: otherwise anyone able to type an
+// address at some provider could take over the account of its owner here.
 
 // SignInCodeTTL is how long the one-time code of a sign-in may wait to be
 // exchanged for a login token.
@@ -38,9 +38,9 @@ var (
 	// but the provider does not say the address is verified, so it is not
 	// linked to the account.
 	ErrEmailNotVerified = fail(keybox.Forbidden, "An account with this email already exists and the provider has not verified the address")
-	// ErrNoVerifiedEmail: no account matches and the provider gave no
-	// verified, valid address to create one with.
-	ErrNoVerifiedEmail = fail(keybox.Forbidden, "The provider gave no verified email address")
+	// ErrNoEmail: no account matches and the provider gave no valid
+	// address to create one with (an account needs one).
+	ErrNoEmail = fail(keybox.Forbidden, "The provider gave no email address")
 	// ErrInvalidSignInCode: the code is unknown, used or expired.
 	ErrInvalidSignInCode  = fail(keybox.Unauthorized, "Invalid or expired sign-in code")
 	errSignInCodeRequired = fail(keybox.Invalid, "Code is required")
@@ -60,9 +60,9 @@ type ProviderAccount struct {
 // SignInWithProvider finds or makes the account of a provider's verified
 // sign-in and returns a one-time code for it (see ExchangeSignInCode): the
 // account linked to the subject; else the account with the same address,
-// linked now, when the provider verified the address; else a new account
-// without a password (the first of an installation is its ADMIN), unless
-// signup is closed.
+// linked now, when the provider verified the address (and none when it did
+// not); else a new account without a password (the first of an
+// installation is its ADMIN), unless signup is closed.
 func (s *Service) SignInWithProvider(ctx context.Context, a ProviderAccount) (string, error) {
 	if a.Provider == "" || a.Subject == "" {
 		return "", errors.New("sign in with provider: no provider or subject")
@@ -134,8 +134,8 @@ func (s *Service) providerUser(ctx context.Context, tx keybox.Tx, a ProviderAcco
 	if s.signupClosed {
 		return keybox.User{}, "", ErrSignupDisabled
 	}
-	if !a.EmailVerified || !validEmail(email) {
-		return keybox.User{}, "", ErrNoVerifiedEmail
+	if !validEmail(email) {
+		return keybox.User{}, "", ErrNoEmail
 	}
 	n, err := tx.CountUsers(ctx)
 	if err != nil {

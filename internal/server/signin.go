@@ -27,7 +27,7 @@ const flowCookie = "keybox_signin"
 const (
 	reasonSignupClosed = "signup_closed"
 	reasonEmailInUse   = "email_in_use"
-	reasonEmailMissing = "email_unverified"
+	reasonEmailMissing = "email_missing"
 	reasonFailed       = "failed"
 )
 
@@ -79,7 +79,7 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, id string,
 		reason = reasonSignupClosed
 	case errors.Is(err, licensing.ErrEmailNotVerified):
 		reason = reasonEmailInUse
-	case errors.Is(err, licensing.ErrNoVerifiedEmail):
+	case errors.Is(err, licensing.ErrNoEmail):
 		reason = reasonEmailMissing
 	default:
 		reason, level = reasonFailed, slog.LevelError

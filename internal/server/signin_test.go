@@ -279,15 +279,18 @@ func TestSignInLinksOnlyAVerifiedEmail(t *testing.T) {
 			t.Fatalf("the linked subject signed in as %s, want %s", again.str("userId"), adaID)
 		}
 
-		// A new person whose address the provider has not verified gets no
-		// account: it would squat the address, and be linked to its owner's
-		// sign-in later.
+		// A new person gets an account whether or not the provider verified
+		// the address (some never say); without an address, none.
 		se.idp.SignInAs(signintest.User{Subject: "kc-new", Email: "new@example.com", EmailVerified: false})
-		se.refused("/auth/oidc", "email_unverified")
-		se.idp.SignInAs(signintest.User{Subject: "kc-none", Email: "", EmailVerified: true})
-		se.refused("/auth/oidc", "email_unverified")
-		if se.users() != 1 {
-			t.Fatalf("%d accounts, want only Ada's", se.users())
+		if r := se.signedIn("/auth/oidc"); r.str("userId") == adaID || r.str("role") != "DEVELOPER" {
+			t.Fatalf("a new person with an unverified address: %v", r.body)
+		}
+		for _, email := range []string{"", "not an address"} {
+			se.idp.SignInAs(signintest.User{Subject: "kc-none", Email: email, EmailVerified: true})
+			se.refused("/auth/oidc", "email_missing")
+		}
+		if se.users() != 2 {
+			t.Fatalf("%d accounts, want Ada's and the new person's", se.users())
 		}
 	})
 }
@@ -457,7 +460,15 @@ func TestSignInProviderUnreachable(t *testing.T) {
 	se.refused("/auth/oidc", "unavailable")
 	se.do("GET", "/healthz", "", nil).want(t, 200, "")
 	se.do("GET", "/auth/providers", "", nil).want(t, 200, "")
+	// A provider that is down is not asked again at every click.
+	asked := se.idp.Requests("/.well-known/openid-configuration")
+	se.refused("/auth/oidc", "unavailable")
+	if n := se.idp.Requests("/.well-known/openid-configuration"); n != asked {
+		t.Fatalf("a failed discovery was retried at once (%d requests, then %d)", asked, n)
+	}
 	se.idp.SetDown(false)
+	se.refused("/auth/oidc", "unavailable")
+	se.clock.Add(signin.RetryDiscovery)
 	se.signedIn("/auth/oidc")
 
 	// Down between leaving for it and coming back: the code cannot be redeemed.

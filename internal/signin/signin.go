@@ -38,6 +38,11 @@ const FlowTTL = 10 * time.Minute
 // discoveryTimeout bounds each request to a provider.
 const discoveryTimeout = 10 * time.Second
 
+// RetryDiscovery is how long a failed discovery is remembered: sign-ins in
+// that time fail at once, so that a provider that is down is not asked
+// again for every click on its button (by anyone, signed in or not).
+const RetryDiscovery = 5 * time.Second
+
 // ProviderConfig configures one provider.
 type ProviderConfig struct {
 	// ID names the provider in routes ("google", "oidc").
@@ -83,6 +88,8 @@ type provider struct {
 	mu       sync.Mutex
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	failed   error     // the last discovery's failure
+	failedAt time.Time // when it failed
 }
 
 // New returns a Service. It contacts no provider: each is discovered when
@@ -164,20 +171,26 @@ func (s *Service) Discover(ctx context.Context) error {
 }
 
 // discovered returns the provider's OAuth configuration and ID token
-// verifier, discovering them first if needed. A failure is not remembered:
-// the next sign-in tries again, so a provider that comes back works at once.
+// verifier, discovering them first if needed. A failure is remembered for
+// RetryDiscovery only: then the next sign-in tries again, so a provider that
+// comes back works without a restart.
 func (s *Service) discovered(ctx context.Context, p *provider) (*oauth2.Config, *oidc.IDTokenVerifier, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.oauth != nil {
 		return p.oauth, p.verifier, nil
 	}
+	if p.failed != nil && s.now().Before(p.failedAt.Add(RetryDiscovery)) {
+		return nil, nil, p.failed
+	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, s.client), discoveryTimeout)
 	defer cancel()
 	op, err := oidc.NewProvider(ctx, p.cfg.Issuer)
 	if err != nil {
-		return nil, nil, &Error{Reason: Unavailable, Err: fmt.Errorf("discover %s: %w", p.cfg.Issuer, err)}
+		p.failed, p.failedAt = &Error{Reason: Unavailable, Err: fmt.Errorf("discover %s: %w", p.cfg.Issuer, err)}, s.now()
+		return nil, nil, p.failed
 	}
+	p.failed = nil
 	p.oauth = &oauth2.Config{
 		ClientID:     p.cfg.ClientID,
 		ClientSecret: p.cfg.ClientSecret,

@@ -16,7 +16,7 @@ const signInFailures = new Map([
   ["not_configured", "That way of signing in is not set up on this KeyBox."],
   ["signup_closed", "There is no account for you on this KeyBox, and new accounts are closed. Ask your administrator to create one."],
   ["email_in_use", "An account with your email address already exists, but the provider has not confirmed that the address is yours. Log in with your password instead."],
-  ["email_unverified", "The provider has not confirmed your email address, so no account can be made with it. Confirm the address with the provider and try again."],
+  ["email_missing", "The provider did not share your email address, and a KeyBox account needs one. Allow KeyBox to see your address at the provider and try again."],
   ["code", "This sign-in has expired or was already used. Please sign in again."],
   ["failed", "Signing in did not work because of a problem on the server. Please try again."],
 ]);
