@@ -672,3 +672,56 @@ func TestProviderAccountSetsAPassword(t *testing.T) {
 		se.signedIn("/auth/google")
 	})
 }
+
+// TestSignInsAtOnce: sign-ins finishing at the same moment on a fresh
+// installation, two people twice each, make two accounts, one of them the
+// ADMIN, and each person's two sign-ins land in the same account.
+func TestSignInsAtOnce(t *testing.T) {
+	forEngine(t, func(t *testing.T, open func(testing.TB) keybox.Store) {
+		se := newSignInEnv(t, open(t))
+		type pending struct {
+			b        *browser
+			callback string
+			subject  string
+		}
+		var flows []pending
+		for _, sub := range []string{"a", "b", "a", "b"} {
+			se.google.SignInAs(signintest.User{Subject: sub, Email: sub + "@example.com", EmailVerified: true})
+			b := newBrowser(t)
+			b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			auth := b.get(se.url+"/auth/google", nil)
+			back := b.get(auth.Header.Get("Location"), nil)
+			flows = append(flows, pending{b, back.Header.Get("Location"), sub})
+		}
+		codes := make([]string, len(flows))
+		var wg sync.WaitGroup
+		for i, f := range flows {
+			wg.Go(func() {
+				resp, err := f.b.client.Get(f.callback)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				loc, _ := resp.Request.URL.Parse(resp.Header.Get("Location"))
+				codes[i], _ = strings.CutPrefix(loc.Fragment, "/signin?code=")
+			})
+		}
+		wg.Wait()
+		accounts, admins := map[string]string{}, 0
+		for i, c := range codes {
+			code, _ := url.QueryUnescape(c)
+			r := se.exchange(code).want(t, 200, "Login successful")
+			if prev, ok := accounts[flows[i].subject]; ok && prev != r.str("userId") {
+				t.Fatalf("subject %s signed in to %s and %s", flows[i].subject, prev, r.str("userId"))
+			}
+			if _, ok := accounts[flows[i].subject]; !ok && r.str("role") == "ADMIN" {
+				admins++
+			}
+			accounts[flows[i].subject] = r.str("userId")
+		}
+		if se.users() != 2 || admins != 1 {
+			t.Fatalf("%d accounts, %d ADMINs; want 2 and 1", se.users(), admins)
+		}
+	})
+}
