@@ -49,6 +49,16 @@ type Identity struct {
 	CreatedAt Time
 }
 
+// SignInCode is a one-time code that hands a sign-in through a provider over
+// to the dashboard, which exchanges it for a login token. Only the code's
+// hash is stored, so a copy of the database holds no usable code.
+type SignInCode struct {
+	Hash      string // hex SHA-256 of the code
+	UserID    string
+	ExpiresAt Time
+	CreatedAt Time
+}
+
 // Client is a developer's customer. Its email is unique per owner.
 type Client struct {
 	ID        string `json:"_id"`

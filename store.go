@@ -112,6 +112,14 @@ type Tx interface {
 	// CreateIdentity links an account to a provider's subject; a subject
 	// already linked is a Conflict. Deleting the account deletes its links.
 	CreateIdentity(ctx context.Context, i Identity) error
+	// CreateSignInCode stores a one-time sign-in code.
+	CreateSignInCode(ctx context.Context, c SignInCode) error
+	// TakeSignInCode deletes the code with this hash and returns it, so that
+	// of several servers taking it at once only one gets it; NotFound when
+	// there is none (never stored, or already taken).
+	TakeSignInCode(ctx context.Context, hash string) (SignInCode, error)
+	// DeleteSignInCodes deletes the codes that expired before t.
+	DeleteSignInCodes(ctx context.Context, expiredBefore time.Time) error
 
 	CreateClient(ctx context.Context, c Client) error
 	UpdateClient(ctx context.Context, c Client) error

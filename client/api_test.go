@@ -259,6 +259,13 @@ func TestManagementEndToEnd(t *testing.T) {
 		err = ada.DeleteUser(ctx, bobUser.ID, false)
 		wantAPIError(t, err, 404, "User not found")
 
+		// Sign-in providers: none configured here (TestSignInCode has one).
+		if list, err := ada.Providers(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("providers: %v, %v; want none", list, err)
+		}
+		_, err = ada.ExchangeSignInCode(ctx, "made-up")
+		wantAPIError(t, err, 401, "Invalid or expired sign-in code")
+
 		// Every route of SPEC §2–§7 has been called through the SDK.
 		kb.mu.Lock()
 		defer kb.mu.Unlock()
@@ -277,7 +284,8 @@ func TestManagementEndToEnd(t *testing.T) {
 func isOps(pattern string) bool {
 	switch pattern {
 	case "GET /{$}", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
-		"GET /app", "GET /app/": // and the dashboard's pages
+		"GET /app", "GET /app/", // and the dashboard's pages,
+		"GET /auth/google", "GET /auth/google/callback", "GET /auth/oidc", "GET /auth/oidc/callback": // and a browser's sign-in
 		return true
 	}
 	return false

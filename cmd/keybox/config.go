@@ -32,6 +32,7 @@ type config struct {
 	corsOrigins    []string
 	debugAddr      string
 	dbMaxConns     int
+	signIn         signInConfig
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -41,6 +42,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
+	signIn signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -67,6 +69,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
 		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
+		signIn:         readSignIn(env),
 	}
 	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,6 +87,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
+	raw.signIn.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -175,6 +179,7 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	} else {
 		c.dbMaxConns = n
 	}
+	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
 )
 
@@ -74,8 +75,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		limits = server.DefaultRateLimits()
 		limits.Counters = store // every server sharing the database shares the counts
 	}
+	var signIn *signin.Service
+	if len(cfg.signIn.providers) > 0 {
+		if signIn, err = signin.New(signin.Config{Providers: cfg.signIn.providers, Secret: secret}); err != nil {
+			return err
+		}
+	}
 	handler, err := server.New(server.Config{
 		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,
+		SignIn: signIn, PublicURL: cfg.signIn.publicURL,
 	})
 	if err != nil {
 		return err
@@ -101,6 +109,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
 	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
+	// Sign-in providers are discovered in the background: one that cannot
+	// be reached delays nothing, and its sign-ins fail until it can be.
+	work.Go(func() {
+		if err := signIn.Discover(workCtx); err != nil && workCtx.Err() == nil {
+			log.Warn("sign-in provider not reachable; its sign-ins fail until it is", "error", err)
+		}
+	})
 	defer func() {
 		stopWork()
 		work.Wait()

@@ -294,6 +294,9 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("GET", "/openapi.json", "/openapi.json", "", nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
+	call("GET", "/auth/providers", "/auth/providers", "", nil)
+	call("POST", "/auth/exchange", "/auth/exchange", "", map[string]any{"code": "unknown"})
+	call("POST", "/auth/exchange", "/auth/exchange", "", map[string]any{})
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if _, json := op.Responses["200"].Content["application/json"]; json && !checked[method+" "+path] {

@@ -23,6 +23,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -90,6 +91,11 @@ type Options struct {
 	// CacheClock, when set, is the clock of the validation cache's TTL
 	// (the real clock otherwise).
 	CacheClock func() time.Time
+	// SignIn are the sign-in providers (none when empty); their ID tokens
+	// are judged by the server's clock.
+	SignIn []signin.ProviderConfig
+	// PublicURL is the server's configured public address, if any.
+	PublicURL string
 }
 
 // Server is a running test server.
@@ -138,7 +144,13 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger}
+	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger,
+		PublicURL: opts.PublicURL}
+	if len(opts.SignIn) > 0 {
+		if sc.SignIn, err = signin.New(signin.Config{Providers: opts.SignIn, Secret: []byte(Secret), Now: clk.Now}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now

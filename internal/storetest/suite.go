@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Identities", testIdentities},
 		{"RateWindows", testRateWindows},
 		{"RateConcurrentTakes", testRateConcurrentTakes},
+		{"SignInCodes", testSignInCodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

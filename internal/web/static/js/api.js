@@ -35,6 +35,7 @@ const friendlier = {
     "More machines than that are using this license. Free a seat first.",
   "Invalid maxMachines: use an integer from 1 to 1000": "Enter a whole number of seats from 1 to 1000.",
   "Expired license cannot be toggled; renew it instead": "An expired license cannot be revoked or restored. Renew it instead.",
+  "Invalid or expired sign-in code": "This sign-in has expired or was already used. Please sign in again.",
 };
 
 // Messages that are about one field of a form, by that field's name.
@@ -156,7 +157,22 @@ export function endSession(reason) {
 
 // login exchanges credentials for a session and returns the user.
 export async function login(email, password) {
-  const res = await api("POST", "/auth/login", { email, password });
+  return begin(await api("POST", "/auth/login", { email, password }));
+}
+
+// exchangeSignInCode exchanges the one-time code a provider sign-in ended
+// with for a session and returns the user. The sign-in replaces whatever
+// session this browser had, whether or not it succeeds: the person has just
+// chosen who to be.
+export async function exchangeSignInCode(code) {
+  current = null;
+  clearTimeout(expiryTimer);
+  localStorage.removeItem(STORAGE_KEY);
+  return begin(await api("POST", "/auth/exchange", { code }));
+}
+
+// begin starts the session of a successful login's answer.
+async function begin(res) {
   const expiresAt = Date.now() + lifetime(res.token);
   current = { token: res.token, expiresAt, user: null };
   try {
@@ -224,6 +240,12 @@ export async function api(method, path, body) {
   if (res.ok) return data || {};
   if (res.status === 401 && sent && sent === current) endSession("expired");
   throw new ApiError(res.status, data, res.headers);
+}
+
+// apiURL is the address of an API path, for links the browser follows
+// itself (a provider sign-in starts with a navigation, not a request).
+export function apiURL(path) {
+  return new URL(path.replace(/^\//, ""), apiRoot).href;
 }
 
 // query builds a query string from the set values of params.
