@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 )
 
 // cli is what a command may use of the outside world.
@@ -188,7 +189,7 @@ func (s *session) connect(flagServer string) error {
 	if token == "" && creds.Server == s.server {
 		token = creds.Token
 	}
-	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + version})
+	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + buildinfo.Get().Version})
 	return err
 }
 
