@@ -1,10 +1,10 @@
 module deploycheck
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
-	github.com/moby/buildkit v0.34.2
+	github.com/moby/buildkit v0.30.0
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
