@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 )
 
 // cli is what a command may use of the outside world.
@@ -191,7 +192,7 @@ func (s *session) connect(flagServer string) error {
 	if token == "" && creds.Server == s.server && creds.Token != "" {
 		token, s.kept = creds.Token, &creds
 	}
-	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + version})
+	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + buildinfo.Get().Version})
 	return err
 }
 

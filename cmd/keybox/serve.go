@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/signin"
@@ -102,7 +103,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	engine, _, _ := parseDatabaseURL(cfg.databaseURL)
-	log.Info("listening", "addr", ln.Addr().String(), "database", engine, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "database", engine,
+		"version", buildinfo.Get().Version, "revision", buildinfo.Get().Revision)
 
 	// Background work stops with workCtx, after the last request has finished.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
