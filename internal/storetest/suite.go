@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"EndSessions", testEndSessions},
 		{"DeleteUser", testDeleteUser},
 		{"Identities", testIdentities},
+		{"PolicyAndLicenseTermsRoundTrip", testPolicyAndLicenseTermsRoundTrip},
+		{"LapsedLeases", testLapsedLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
