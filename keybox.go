@@ -167,12 +167,12 @@ func HasEntitlement(sorted []string, code string) bool {
 
 // Activation is a seat: a machine (and optionally an instance) a license is bound to.
 type Activation struct {
-	ID              string `json:"_id"`
-	LicenseID       string `json:"license"`
-	MachineID       string `json:"machineId"`
-	InstanceID      string `json:"instanceId"`
-	ProductName     string `json:"productName"`
-	ActivatedAt     Time   `json:"activatedAt"`
+	ID          string `json:"_id"`
+	LicenseID   string `json:"license"`
+	MachineID   string `json:"machineId"`
+	InstanceID  string `json:"instanceId"`
+	ProductName string `json:"productName"`
+	ActivatedAt Time   `json:"activatedAt"`
 	// LastValidatedAt is the last time the machine validated or sent a
 	// heartbeat (written in batches, a few seconds late).
 	LastValidatedAt Time `json:"lastValidatedAt"`

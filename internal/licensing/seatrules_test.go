@@ -115,8 +115,8 @@ func TestSeatRules(t *testing.T) {
 					case "released":
 						want--
 					}
-					if _, acts, err := svc.License(ctx, u, l.Key); err != nil || len(acts) != want {
-						t.Fatalf("seats after %s: %d (%v), want %d", tc.op, len(acts), err, want)
+					if v, err := svc.License(ctx, u, l.Key); err != nil || len(v.Activations) != want {
+						t.Fatalf("seats after %s: %d (%v), want %d", tc.op, len(v.Activations), err, want)
 					}
 				})
 			}
