@@ -1,6 +1,7 @@
 package keybox
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -140,10 +141,15 @@ func SignLicenseFile(f LicenseFile, priv ed25519.PrivateKey) (string, error) {
 	if len(f.Metadata) == 0 {
 		f.Metadata = json.RawMessage("{}")
 	}
-	payload, err := json.Marshal(f)
-	if err != nil {
+	// Without HTML escaping: the payload carries the developer's metadata
+	// as it was stored, and nothing renders it as HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
 		return "", fmt.Errorf("license file: %w", err)
 	}
+	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sig := ed25519.Sign(priv, payload)
 	body := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sig)
 	var b strings.Builder
