@@ -213,6 +213,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0, null);
   }
+  noteServerTime(res);
   let data = null;
   if ((res.headers.get("Content-Type") || "").includes("application/json")) {
     try {
@@ -224,6 +225,20 @@ export async function api(method, path, body) {
   if (res.ok) return data || {};
   if (res.status === 401 && sent && sent === current) endSession("expired");
   throw new ApiError(res.status, data, res.headers);
+}
+
+// serverNow is the server's clock as last seen in an answer's Date header
+// (to the second), so that what the server dates, such as when a seat's
+// lease ends, is judged by its clock and not by this browser's.
+let serverOffset = 0;
+
+export function serverNow() {
+  return Date.now() + serverOffset;
+}
+
+function noteServerTime(res) {
+  const at = Date.parse(res.headers.get("Date") || "");
+  if (Number.isFinite(at)) serverOffset = at - Date.now();
 }
 
 // query builds a query string from the set values of params.
