@@ -160,7 +160,7 @@ func runSeatOp(ctx context.Context, t *testing.T, svc *licensing.Service, op str
 }
 
 // developerWithProject makes a developer with one client and one project.
-func developerWithProject(t *testing.T, svc *licensing.Service) (keybox.User, keybox.Project) {
+func developerWithProject(t testing.TB, svc *licensing.Service) (keybox.User, keybox.Project) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := svc.CreateUser(ctx, licensing.SignupInput{
