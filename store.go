@@ -40,6 +40,11 @@ type Store interface {
 	GiveBackRate(ctx context.Context, key string, ends time.Time) error
 	// PruneRates deletes the windows closed at now and returns how many.
 	PruneRates(ctx context.Context, now time.Time) (int, error)
+	// LapsedLeases returns, in key order, the keys of at most limit licenses
+	// with a lease (LeaseSeconds > 0) that hold a seat whose machine was
+	// last heard from (ActivatedAt or LastValidatedAt, the later) at least
+	// LeaseSeconds before now. The lease sweep removes those seats.
+	LapsedLeases(ctx context.Context, now time.Time, limit int) ([]string, error)
 
 	// Ping checks that the database answers and its schema is current.
 	Ping(ctx context.Context) error

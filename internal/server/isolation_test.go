@@ -39,6 +39,7 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"POST /validate/activate":   true,
 	"POST /validate/deactivate": true,
 	"POST /validate/checkout":   true,
+	"POST /validate/heartbeat":  true,
 	"GET /validate/public-keys": true,
 	"POST /license/{$}":         true,
 	"POST /license/activate":    true,

@@ -70,6 +70,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /validate/activate", s.handleActivate)
 	m.HandleFunc("POST /validate/deactivate", s.handleDeactivate)
 	m.HandleFunc("POST /validate/checkout", s.handleCheckout)
+	m.HandleFunc("POST /validate/heartbeat", s.handleHeartbeat)
 	m.HandleFunc("GET /validate/public-keys", s.handlePublicKeys)
 	m.HandleFunc("POST /license/{$}", s.handleValidate)
 	m.HandleFunc("POST /license/activate", s.handleActivate)

@@ -164,6 +164,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if opts.Wrap != nil {
 		handler = opts.Wrap(h)
 	}
+	handler = dateFromClock(clk, handler)
 	ts := httptest.NewUnstartedServer(handler)
 	if opts.Listener != nil {
 		_ = ts.Listener.Close()
@@ -172,6 +173,16 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords}
+}
+
+// dateFromClock sends the server's clock in the Date header, as a real
+// server's Date is its clock: clients that read the server's time from it
+// (the Go SDK works out a lease's length so) see the test's time.
+func dateFromClock(clk *Clock, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clk.Now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Password is the password of the accounts NewLicense makes.

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"RateWindows", testRateWindows},
 		{"RateConcurrentTakes", testRateConcurrentTakes},
 		{"SignInCodes", testSignInCodes},
+		{"PolicyAndLicenseTermsRoundTrip", testPolicyAndLicenseTermsRoundTrip},
+		{"LapsedLeases", testLapsedLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -229,6 +229,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0, null);
   }
+  noteServerTime(res);
   let data = null;
   if ((res.headers.get("Content-Type") || "").includes("application/json")) {
     try {
@@ -246,6 +247,20 @@ export async function api(method, path, body) {
 // itself (a provider sign-in starts with a navigation, not a request).
 export function apiURL(path) {
   return new URL(path.replace(/^\//, ""), apiRoot).href;
+}
+
+// serverNow is the server's clock as last seen in an answer's Date header
+// (to the second), so that what the server dates, such as when a seat's
+// lease ends, is judged by its clock and not by this browser's.
+let serverOffset = 0;
+
+export function serverNow() {
+  return Date.now() + serverOffset;
+}
+
+function noteServerTime(res) {
+  const at = Date.parse(res.headers.get("Date") || "");
+  if (Number.isFinite(at)) serverOffset = at - Date.now();
 }
 
 // query builds a query string from the set values of params.
