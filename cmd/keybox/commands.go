@@ -62,6 +62,7 @@ func topics() []topic {
 		{name: "users", aliases: []string{"user"}, section: throughAPI, cmds: userCommands, summary: "The accounts of the installation"},
 		{name: "dashboard", section: throughAPI, cmds: dashboardCommand},
 		{name: "stats", section: throughAPI, cmds: statsCommand},
+		{name: "checkout", section: throughAPI, cmds: checkoutCommand},
 		{name: "verify", section: throughAPI, cmds: verifyCommand},
 
 		{name: "help", section: aboutCLI, raw: runHelp, summary: "Show how to use keybox, or a command (keybox help clients list)."},

@@ -57,6 +57,7 @@ func completionCases() []completionCase {
 		{line: []string{"completion", ""}, want: []string{"bash", "zsh", "fish"}},
 		{line: []string{"backup", "--"}, want: []string{"--database-url"}, wantNot: []string{"--server"}},
 		{line: []string{"restore", ""}, wantNot: []string{"restore", "serve", "--force"}}, // a file name
+		{line: []string{"checkout", "--"}, want: []string{"--machine-id", "--out", "--activate", "--server"}},
 	}
 	for _, tp := range topics() {
 		names = append(names, tp.name)
