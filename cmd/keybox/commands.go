@@ -46,6 +46,7 @@ func topics() []topic {
 			summary: "Run the HTTP server (settings from KEYBOX_* and PORT; its flags override them)."},
 		{name: "migrate", section: onDatabase, cmds: migrateCommand},
 		{name: "backup", section: onDatabase, cmds: backupCommand},
+		{name: "restore", section: onDatabase, cmds: restoreCommand},
 		{name: "keys", section: onDatabase, cmds: keyCommands, summary: "The signing keys of offline licensing"},
 		{name: "import", section: onDatabase, cmds: importCommands, summary: "Load a KeyBox (Node and MongoDB) export: keybox import keybox DIR."},
 		{name: "healthcheck", section: onDatabase, cmds: healthcheckCommand},

@@ -55,7 +55,7 @@ func completionCases() []completionCase {
 		{line: []string{"clients", "list", "--a"}, want: []string{"--all"}, wantNot: []string{"--limit"}},
 		{line: []string{"user", ""}, want: []string{"create", "list", "update", "delete", "get"}},
 		{line: []string{"completion", ""}, want: []string{"bash", "zsh", "fish"}},
-		{line: []string{"backup", "--"}, want: []string{"--database-url"}, wantNot: []string{"--server"}},
+		{line: []string{"backup", "--"}, want: []string{"--database-url", "--no-secrets"}, wantNot: []string{"--server"}},
 		{line: []string{"restore", ""}, wantNot: []string{"restore", "serve", "--force"}}, // a file name
 		{line: []string{"checkout", "--"}, want: []string{"--machine-id", "--out", "--activate", "--server"}},
 	}

@@ -93,6 +93,7 @@ func TestCommandHelpShowsOwnFlags(t *testing.T) {
 		{[]string{"help", "users", "create"}, []string{"user", "create", "-h"},
 			[]string{"-admin", "-database-url", "-email", "-name", "-password-stdin"}, []string{"-server"}},
 		{[]string{"help", "serve"}, []string{"serve", "-h"}, []string{"-port", "-database-url", "-jwt-secret"}, nil},
+		{[]string{"help", "restore"}, []string{"restore", "-h"}, []string{"-database-url", "-force", "-lost-secret"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.help, " "), func(t *testing.T) {
