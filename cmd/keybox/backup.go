@@ -233,23 +233,26 @@ func writeArchive(w io.Writer, gz bool, dbCopy string, secrets []keptSecretValue
 	return nil
 }
 
-// reportBackup says what the backup holds, and warns about what it does
-// not hold or what it lets its reader do.
+// reportBackup says what the backup holds and what a restore of it will
+// need; it warns, on standard error, when a secret was not found.
 func (s *session) reportBackup(dbPath, dest string, noSecrets bool, sum backupSummary) error {
-	var warnings []string
-	if _, ok := sum.held[backupSecretKey]; ok {
-		warnings = append(warnings, dest+" holds the secret key: whoever reads it can sign licenses. Keep it as safe as the server itself.")
-	} else {
-		why := "no secret key was found (KEYBOX_SECRET_KEY is not set and there is no " + secretKeyFile + " file beside the database)"
-		if noSecrets {
-			why = "--no-secrets left the secret key out"
-		}
-		warnings = append(warnings, dest+" holds no secret key: "+why+". A restore needs the secret this database's "+
-			"signing keys are encrypted with: keep KEYBOX_SECRET_KEY, or the "+secretKeyFile+" file beside the database, "+
-			"somewhere safe and apart from the backup (keybox restore takes it from KEYBOX_SECRET_KEY).")
+	need := "A restore needs the secret this database's signing keys are encrypted with: keep KEYBOX_SECRET_KEY, " +
+		"or the " + secretKeyFile + " file beside the database, somewhere safe and apart from the backup " +
+		"(keybox restore takes it from KEYBOX_SECRET_KEY)."
+	notes := []string{}
+	warnings := []string{}
+	switch _, held := sum.held[backupSecretKey]; {
+	case held:
+		notes = append(notes, "With the secret key in it, the backup can sign licenses: keep it as safe as the server itself.")
+	case noSecrets:
+		notes = append(notes, "The secrets were left out (--no-secrets). "+need)
+	default:
+		warnings = append(warnings, dest+" holds no secret key: KEYBOX_SECRET_KEY is not set and there is no "+
+			secretKeyFile+" file beside the database. "+need)
 	}
 	if _, ok := sum.held[backupJWTSecret]; !ok && !noSecrets {
-		warnings = append(warnings, dest+" holds no JWT secret: after a restore, everyone logs in again.")
+		warnings = append(warnings, dest+" holds no JWT secret (KEYBOX_JWT_SECRET is not set and there is no "+
+			jwtSecretFile+" file beside the database): after a restore, everyone logs in again.")
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(s.stderr, "keybox: warning:", w)
@@ -260,9 +263,12 @@ func (s *session) reportBackup(dbPath, dest string, noSecrets bool, sum backupSu
 			held = append(held, fmt.Sprintf("the %s (from %s)", secretNames[m], from))
 		}
 	}
-	out := map[string]any{"database": dbPath, "backup": dest, "bytes": sum.bytes, "secrets": sum.held, "warnings": warnings}
+	out := map[string]any{"database": dbPath, "backup": dest, "bytes": sum.bytes, "secrets": sum.held, "notes": notes, "warnings": warnings}
 	return s.emit(out, func(w io.Writer) {
 		fmt.Fprintf(w, "Backed up %s to %s (%d bytes): %s.\n", dbPath, dest, sum.bytes, joinAnd(held))
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
 	})
 }
 

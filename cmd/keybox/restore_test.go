@@ -93,7 +93,7 @@ func TestBackupRestoreServe(t *testing.T) {
 	sh := newShell(t, in.url, "KEYBOX_DATABASE_URL", in.dbURL)
 	code, out := sh.run("", "backup", archive)
 	if code != 0 || !strings.Contains(out, "the secret key (from "+filepath.Join(in.dir, "secret-key")+")") ||
-		!strings.Contains(out, "whoever reads it can sign licenses") {
+		!strings.Contains(out, "the backup can sign licenses: keep it as safe as the server itself") {
 		t.Fatalf("backup: exit %d, %s", code, out)
 	}
 	wantFileMode(t, archive, 0o600)
@@ -215,7 +215,7 @@ func TestRestoreRefusals(t *testing.T) {
 	sh.ok("backup", full)
 	bare := filepath.Join(files, "bare.tar")
 	code, out := sh.run("", "backup", "--no-secrets", bare)
-	if code != 0 || !strings.Contains(out, "holds no secret key: --no-secrets left the secret key out") {
+	if code != 0 || !strings.Contains(out, "The secrets were left out (--no-secrets). A restore needs the secret") {
 		t.Fatalf("backup --no-secrets: exit %d, %s", code, out)
 	}
 	// A wrong secret: the backup would not restore, so it is not written.
@@ -332,4 +332,54 @@ func copyFileTo(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBackupOfSecretsFromTheEnvironment: with the secrets in the server's
+// environment rather than beside the database, a backup run without them
+// warns and says what a restore will need; run with them, it holds them, and
+// the restore writes them beside the database, where a server finds them.
+func TestBackupOfSecretsFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := "sqlite://" + filepath.Join(dir, "keybox.db")
+	secretKey, jwt := strings.Repeat("s", 40), strings.Repeat("j", 40)
+	_, stop := startServeStop(t, map[string]string{"KEYBOX_DATABASE_URL": dbURL, "KEYBOX_SECRET_KEY": secretKey, "KEYBOX_JWT_SECRET": jwt})
+	files := t.TempDir()
+
+	sh := newShell(t, "http://unused.invalid", "KEYBOX_DATABASE_URL", dbURL)
+	bare := filepath.Join(files, "bare.tar")
+	code, out := sh.run("", "backup", bare)
+	if code != 0 || !strings.Contains(out, "keybox: warning: "+bare+" holds no secret key: KEYBOX_SECRET_KEY is not set") ||
+		!strings.Contains(out, "A restore needs the secret") || !strings.Contains(out, "holds no JWT secret") {
+		t.Fatalf("backup without the secrets at hand: exit %d, %s", code, out)
+	}
+	if members := unpackBackup(t, bare, t.TempDir()); len(members) != 1 {
+		t.Fatalf("the backup holds %v, want the database alone", members)
+	}
+
+	sh.env["KEYBOX_SECRET_KEY"], sh.env["KEYBOX_JWT_SECRET"] = secretKey, jwt
+	full := filepath.Join(files, "full.tar")
+	code, out = sh.run("", "backup", full)
+	if code != 0 || strings.Contains(out, "warning") || !strings.Contains(out, "the secret key (from KEYBOX_SECRET_KEY) and the JWT secret (from KEYBOX_JWT_SECRET)") {
+		t.Fatalf("backup with the secrets in the environment: exit %d, %s", code, out)
+	}
+	stop()
+
+	target := t.TempDir()
+	restored := "sqlite://" + filepath.Join(target, "keybox.db")
+	sh = newShell(t, "http://unused.invalid", "KEYBOX_DATABASE_URL", restored)
+	sh.ok("restore", full)
+	if b, _ := os.ReadFile(filepath.Join(target, "secret-key")); strings.TrimSpace(string(b)) != secretKey {
+		t.Fatalf("the restored secret-key holds %q", b)
+	}
+	startServe(t, map[string]string{"KEYBOX_DATABASE_URL": restored})
+
+	// Restored where the environment gives the secret: no file is written.
+	target = t.TempDir()
+	restored = "sqlite://" + filepath.Join(target, "keybox.db")
+	sh = newShell(t, "http://unused.invalid", "KEYBOX_DATABASE_URL", restored, "KEYBOX_SECRET_KEY", secretKey)
+	sh.ok("restore", full)
+	if _, err := os.Stat(filepath.Join(target, "secret-key")); !os.IsNotExist(err) {
+		t.Fatalf("restore wrote the secret key although KEYBOX_SECRET_KEY gives it: %v", err)
+	}
+	startServe(t, map[string]string{"KEYBOX_DATABASE_URL": restored, "KEYBOX_SECRET_KEY": secretKey})
 }
