@@ -140,8 +140,12 @@ func (r record) header(w io.Writer) {
 	if r.mode == modeRSS {
 		fmt.Fprintf(w, "- %d distinct keys, %d connections (Go client)\n", r.keys, r.conns)
 	} else {
-		fmt.Fprintf(w, "- %d connections, %d wrk threads, %v per run, %d pairs, %v warm-up\n",
-			r.conns, r.threads, r.duration, r.pairs, r.warmup)
+		pairs := "pairs"
+		if r.pairs == 1 {
+			pairs = "pair"
+		}
+		fmt.Fprintf(w, "- %d connections, %d wrk threads, %v per run, %d %s, %v warm-up\n",
+			r.conns, r.threads, r.duration, r.pairs, pairs, r.warmup)
 	}
 	fmt.Fprintf(w, "- seeded: %s\n", r.seeded)
 	for _, m := range r.machine {
