@@ -17,6 +17,9 @@ const (
 	Conflict     Code = "conflict"
 	RateLimited  Code = "rate_limited"
 	Internal     Code = "internal"
+	// Unavailable: the server cannot do the work now but may in a moment
+	// (the database has no connection to spare); the client should retry.
+	Unavailable Code = "unavailable"
 )
 
 // Error is an error a user may see. Message is the sentence sent to the client
@@ -65,4 +68,8 @@ var (
 	ErrDuplicate = &Error{Code: Conflict, Message: "Already exists"}
 	// ErrInUse: the row is still referenced by others, or references a missing one.
 	ErrInUse = &Error{Code: Conflict, Message: "Still in use"}
+	// ErrUnavailable: no database connection could be had in time (the pool
+	// stayed busy, or the database server refused more connections). Unlike
+	// the others it reaches the client as it is, as a retryable answer.
+	ErrUnavailable = &Error{Code: Unavailable, Message: "Service temporarily unavailable"}
 )

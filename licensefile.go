@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -24,8 +23,10 @@ import (
 //	in lines of 64 characters
 //	-----END KEYBOX LICENSE-----
 
-// LicenseFileFormat names the format inside every payload.
-const LicenseFileFormat = "keybox-license-v1"
+// LicenseFileFormat names the format inside every payload. Version 2 binds
+// a file to one license key and one machine: both are required, and a
+// verifier compares them with its own.
+const LicenseFileFormat = "keybox-license-v2"
 
 const (
 	fileBegin = "-----BEGIN KEYBOX LICENSE-----"
@@ -47,18 +48,31 @@ type LicenseFile struct {
 	MachineID        string    `json:"machineId"`
 	InstanceID       string    `json:"instanceId"`
 	ProductName      string    `json:"productName"`
-	IssuedAt         Time      `json:"issuedAt"`
-	ExpiresAt        Time      `json:"expiresAt"`
+	// Entitlements are the license's feature codes, sorted ([] for none).
+	Entitlements []string `json:"entitlements"`
+	// Metadata is the JSON object the developer keeps on the license ({}
+	// for none).
+	Metadata json.RawMessage `json:"metadata"`
+	// IssuedAt is when the file was signed: a key retired before then
+	// cannot have signed it.
+	IssuedAt  Time `json:"issuedAt"`
+	ExpiresAt Time `json:"expiresAt"`
 }
+
+// Has reports whether the file grants the entitlement code.
+func (f LicenseFile) Has(code string) bool { return HasEntitlement(f.Entitlements, code) }
 
 // Errors of license file and response verification. Each failure has its
 // own, so that an application can tell a tampered file from an old one.
 var (
 	ErrFileMalformed    = errors.New("license file: malformed")
 	ErrFileUnknownKey   = errors.New("license file: signed by an unknown key")
+	ErrFileRevokedKey   = errors.New("license file: signed by a revoked key")
+	ErrFileRetiredKey   = errors.New("license file: signed after its key was retired")
 	ErrFileSignature    = errors.New("license file: signature does not verify")
 	ErrFileExpired      = errors.New("license file: expired")
 	ErrFileNotYetValid  = errors.New("license file: issued in the future")
+	ErrFileWrongKey     = errors.New("license file: issued for another license key")
 	ErrFileWrongMachine = errors.New("license file: issued for another machine")
 	ErrFileInactive     = errors.New("license file: license not active")
 )
@@ -69,17 +83,73 @@ func KeyID(pub ed25519.PublicKey) string {
 	return "kb-" + hex.EncodeToString(sum[:8])
 }
 
+// PublicKey is a signing key as a verifier knows it: its public half and the
+// times that say what it may have signed.
+type PublicKey struct {
+	ID        string
+	Key       ed25519.PublicKey
+	CreatedAt Time
+	// RetiredAt, once set, ends the key's signing: what it signed at or
+	// after that instant is refused; what it signed before still verifies.
+	RetiredAt Time
+	// RevokedAt, once set, says the private key may have leaked: nothing it
+	// signed verifies, whenever it claims to have been signed.
+	RevokedAt Time
+}
+
+// PublicKeys are the keys a verifier trusts, by key id.
+type PublicKeys map[string]PublicKey
+
+// Public returns the key as a verifier knows it.
+func (k SigningKey) Public() PublicKey {
+	return PublicKey{ID: k.ID, Key: k.PublicKey, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt, RevokedAt: k.RevokedAt}
+}
+
+// keyErrors are the answers of a key lookup, for files or for responses.
+type keyErrors struct{ unknown, revoked error }
+
+// lookup returns the key named id, refusing a revoked one.
+func (ks PublicKeys) lookup(id string, errs keyErrors) (PublicKey, error) {
+	k, ok := ks[id]
+	if !ok || len(k.Key) != ed25519.PublicKeySize {
+		return PublicKey{}, errs.unknown
+	}
+	if !k.RevokedAt.IsZero() {
+		return PublicKey{}, errs.revoked
+	}
+	return k, nil
+}
+
+// signedAfterRetirement reports whether the key could not have signed at t.
+func (k PublicKey) signedAfterRetirement(t time.Time) bool {
+	return !k.RetiredAt.IsZero() && !t.Before(k.RetiredAt.Time)
+}
+
 // SignLicenseFile signs f with priv (whose id f.KeyID must be) and returns
 // the armored file.
 func SignLicenseFile(f LicenseFile, priv ed25519.PrivateKey) (string, error) {
 	f.Format = LicenseFileFormat
+	if f.Key == "" || f.MachineID == "" {
+		return "", errors.New("license file: a key and a machine id are required")
+	}
 	if f.Services == nil {
 		f.Services = []Service{}
 	}
-	payload, err := json.Marshal(f)
-	if err != nil {
+	if f.Entitlements == nil {
+		f.Entitlements = []string{}
+	}
+	if len(f.Metadata) == 0 {
+		f.Metadata = json.RawMessage("{}")
+	}
+	// Without HTML escaping: the payload carries the developer's metadata
+	// as it was stored, and nothing renders it as HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
 		return "", fmt.Errorf("license file: %w", err)
 	}
+	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sig := ed25519.Sign(priv, payload)
 	body := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sig)
 	var b strings.Builder
@@ -93,7 +163,8 @@ func SignLicenseFile(f LicenseFile, priv ed25519.PrivateKey) (string, error) {
 }
 
 // ParseLicenseFile reads an armored file without verifying it: the payload,
-// its exact bytes and the signature.
+// its exact bytes and the signature. A file of another format version, or
+// without a key id, license key or machine id, is malformed.
 func ParseLicenseFile(text string) (f LicenseFile, payload, sig []byte, err error) {
 	_, rest, ok := strings.Cut(text, fileBegin)
 	if !ok {
@@ -114,110 +185,40 @@ func ParseLicenseFile(text string) (f LicenseFile, payload, sig []byte, err erro
 	if sig, err = base64.RawURLEncoding.Strict().DecodeString(s64); err != nil || len(sig) != ed25519.SignatureSize {
 		return f, nil, nil, ErrFileMalformed
 	}
-	if err := json.Unmarshal(payload, &f); err != nil || f.Format != LicenseFileFormat || f.KeyID == "" || f.Key == "" {
+	if err := json.Unmarshal(payload, &f); err != nil || f.Format != LicenseFileFormat || f.KeyID == "" || f.Key == "" || f.MachineID == "" {
 		return LicenseFile{}, nil, nil, ErrFileMalformed
 	}
 	return f, payload, sig, nil
 }
 
-// VerifyLicenseFile checks a license file against the installation's public
-// keys (by key id) for this machine at now. machineID "" skips the machine
-// check (a file bound to no machine).
-func VerifyLicenseFile(text string, keys map[string]ed25519.PublicKey, machineID string, now time.Time) (LicenseFile, error) {
+// VerifyLicenseFile checks a license file against the public keys a verifier
+// trusts (by key id), for the license key and machine it runs as, at now.
+// Neither key nor machineID is a wildcard: an empty one matches no file.
+func VerifyLicenseFile(text string, keys PublicKeys, key, machineID string, now time.Time) (LicenseFile, error) {
 	f, payload, sig, err := ParseLicenseFile(text)
 	if err != nil {
 		return LicenseFile{}, err
 	}
-	pub, ok := keys[f.KeyID]
-	if !ok {
-		return LicenseFile{}, ErrFileUnknownKey
+	pub, err := keys.lookup(f.KeyID, keyErrors{ErrFileUnknownKey, ErrFileRevokedKey})
+	if err != nil {
+		return LicenseFile{}, err
 	}
-	if !ed25519.Verify(pub, payload, sig) {
+	if !ed25519.Verify(pub.Key, payload, sig) {
 		return LicenseFile{}, ErrFileSignature
 	}
 	switch {
+	case pub.signedAfterRetirement(f.IssuedAt.Time):
+		return f, ErrFileRetiredKey
 	case f.IssuedAt.After(now.Add(MaxClockDrift)):
 		return f, ErrFileNotYetValid
 	case !now.Before(f.ExpiresAt.Time):
 		return f, ErrFileExpired
-	case f.MachineID != "" && f.MachineID != machineID:
+	case f.Key != key:
+		return f, ErrFileWrongKey
+	case f.MachineID != machineID:
 		return f, ErrFileWrongMachine
 	case f.Status != StatusActive:
 		return f, ErrFileInactive
 	}
 	return f, nil
-}
-
-// Signed responses: when a request to /validate or /validate/activate
-// carries a nonce, the answer carries a KeyBox-Signature header:
-//
-//	KeyBox-Signature: keyId=kb-…, ts=<unix ms>, sig=<base64url Ed25519 signature>
-//
-// over "keybox-response-v1\n" + nonce + "\n" + ts + "\n" + the body's bytes.
-
-// SignatureHeader is the response header that carries the signature.
-const SignatureHeader = "KeyBox-Signature"
-
-// Errors of response verification.
-var (
-	ErrResponseUnsigned  = errors.New("response: not signed")
-	ErrResponseMalformed = errors.New("response: malformed signature header")
-	ErrResponseUnknown   = errors.New("response: signed by an unknown key")
-	ErrResponseSignature = errors.New("response: signature does not verify for this body and nonce")
-	ErrResponseStale     = errors.New("response: signed too long ago or in the future")
-)
-
-func responseMessage(nonce string, ts int64, body []byte) []byte {
-	var b bytes.Buffer
-	b.WriteString("keybox-response-v1\n")
-	b.WriteString(nonce)
-	b.WriteByte('\n')
-	b.WriteString(strconv.FormatInt(ts, 10))
-	b.WriteByte('\n')
-	b.Write(body)
-	return b.Bytes()
-}
-
-// SignResponse returns the KeyBox-Signature header value for body sent in
-// answer to nonce at t.
-func SignResponse(k SigningKey, nonce string, t time.Time, body []byte) string {
-	ts := t.UnixMilli()
-	sig := ed25519.Sign(k.PrivateKey, responseMessage(nonce, ts, body))
-	return "keyId=" + k.ID + ", ts=" + strconv.FormatInt(ts, 10) + ", sig=" + base64.RawURLEncoding.EncodeToString(sig)
-}
-
-// VerifyResponse checks the KeyBox-Signature header of an answer to a
-// request that sent nonce: the right key signed this body for this nonce,
-// within maxAge of now (either way, for clock drift).
-func VerifyResponse(header, nonce string, body []byte, keys map[string]ed25519.PublicKey, now time.Time, maxAge time.Duration) error {
-	if header == "" {
-		return ErrResponseUnsigned
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(header, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return ErrResponseMalformed
-		}
-		fields[k] = v
-	}
-	ts, err := strconv.ParseInt(fields["ts"], 10, 64)
-	if err != nil {
-		return ErrResponseMalformed
-	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(fields["sig"])
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return ErrResponseMalformed
-	}
-	pub, ok := keys[fields["keyId"]]
-	if !ok {
-		return ErrResponseUnknown
-	}
-	if !ed25519.Verify(pub, responseMessage(nonce, ts, body), sig) {
-		return ErrResponseSignature
-	}
-	if d := now.Sub(time.UnixMilli(ts)); d > maxAge || d < -maxAge {
-		return ErrResponseStale
-	}
-	return nil
 }

@@ -29,6 +29,23 @@ type Store interface {
 	// servers sharing one database may run it at once.
 	ExpireLicenses(ctx context.Context, now time.Time) (int, error)
 
+	// TakeRate counts one event for key in its current window, opening a
+	// window of length per at now when none is open, but only while fewer
+	// than limit (at least 1) events are counted in it. It reports whether it
+	// counted this one, and the window as it stands. It is atomic, so servers
+	// sharing the database share the limit exactly.
+	TakeRate(ctx context.Context, key string, limit int, per time.Duration, now time.Time) (RateWindow, bool, error)
+	// GiveBackRate uncounts one event of key's window that closes at ends;
+	// it does nothing when that window has closed since.
+	GiveBackRate(ctx context.Context, key string, ends time.Time) error
+	// PruneRates deletes the windows closed at now and returns how many.
+	PruneRates(ctx context.Context, now time.Time) (int, error)
+	// LapsedLeases returns, in key order, the keys of at most limit licenses
+	// with a lease (LeaseSeconds > 0) that hold a seat whose machine was
+	// last heard from (ActivatedAt or LastValidatedAt, the later) at least
+	// LeaseSeconds before now. The lease sweep removes those seats.
+	LapsedLeases(ctx context.Context, now time.Time, limit int) ([]string, error)
+
 	// Ping checks that the database answers and its schema is current.
 	Ping(ctx context.Context) error
 
@@ -45,6 +62,10 @@ type Queries interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	Users(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// UserByIdentity returns the account linked to a provider's subject.
+	UserByIdentity(ctx context.Context, provider, subject string) (User, error)
+	// Identities returns the provider links of an account, oldest first.
+	Identities(ctx context.Context, userID string) ([]Identity, error)
 
 	Client(ctx context.Context, ownerID, id string) (Client, error)
 	// Clients returns one page of the owner's clients, newest first, and the
@@ -83,7 +104,27 @@ type Tx interface {
 	LicenseForUpdate(ctx context.Context, key string) (License, error)
 
 	CreateUser(ctx context.Context, u User) error
+	// UpdateUser writes a user's fields, all but SessionVersion.
 	UpdateUser(ctx context.Context, u User) error
+	// EndSessions advances the user's SessionVersion by one, atomically, so
+	// that no concurrent update can bring an earlier version back.
+	EndSessions(ctx context.Context, userID string) error
+	// DeleteUser deletes an account and its daily validation counts.
+	// Without cascade it fails with Conflict while the user owns clients;
+	// with cascade it deletes their clients, projects, licenses and
+	// activations too.
+	DeleteUser(ctx context.Context, id string, cascade bool) error
+	// CreateIdentity links an account to a provider's subject; a subject
+	// already linked is a Conflict. Deleting the account deletes its links.
+	CreateIdentity(ctx context.Context, i Identity) error
+	// CreateSignInCode stores a one-time sign-in code.
+	CreateSignInCode(ctx context.Context, c SignInCode) error
+	// TakeSignInCode deletes the code with this hash and returns it, so that
+	// of several servers taking it at once only one gets it; NotFound when
+	// there is none (never stored, or already taken).
+	TakeSignInCode(ctx context.Context, hash string) (SignInCode, error)
+	// DeleteSignInCodes deletes the codes that expired before t.
+	DeleteSignInCodes(ctx context.Context, expiredBefore time.Time) error
 
 	CreateClient(ctx context.Context, c Client) error
 	UpdateClient(ctx context.Context, c Client) error
@@ -93,6 +134,7 @@ type Tx interface {
 	DeleteClient(ctx context.Context, ownerID, id string, cascade bool) error
 
 	CreateProject(ctx context.Context, p Project) error
+	// UpdateProject writes a project's name and policy.
 	UpdateProject(ctx context.Context, p Project) error
 	// DeleteProject is DeleteClient's rule one level down: licenses and activations.
 	DeleteProject(ctx context.Context, ownerID, id string, cascade bool) error
@@ -103,9 +145,16 @@ type Tx interface {
 	CreateActivation(ctx context.Context, a Activation) error
 	DeleteActivation(ctx context.Context, licenseID, id string) error
 
+	// CreateSigningKey stores a key with its Sealed private key; it refuses
+	// a key without one (a private key is never stored as it is).
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	// RetireSigningKey marks a key as no longer signing, from at.
 	RetireSigningKey(ctx context.Context, id string, at Time) error
+	// RevokeSigningKey marks a key as trusted for nothing, from at.
+	RevokeSigningKey(ctx context.Context, id string, at Time) error
+	// SealSigningKey stores a key's sealed private key in place of the
+	// plain one a database made before encryption holds.
+	SealSigningKey(ctx context.Context, id string, sealed []byte) error
 }
 
 // Page selects a window of a list. A zero Limit means every row.
@@ -175,6 +224,13 @@ type ActivationSeen struct {
 type DailyCount struct {
 	Day   Day
 	Count int
+}
+
+// RateWindow is a rate counter's window: the events counted in it and the
+// instant it closes (millisecond precision).
+type RateWindow struct {
+	Count int
+	Ends  time.Time
 }
 
 // StoreStats describes a store's connections and work, for metrics.

@@ -2,8 +2,10 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -68,9 +70,19 @@ func TestManagementEndToEnd(t *testing.T) {
 		if updated.Name != "Robert" {
 			t.Fatalf("got name %q, want Robert", updated.Name)
 		}
+		before := bob.Token()
 		if err := bob.ChangePassword(ctx, "correct horse", "battery staple"); err != nil {
 			t.Fatal(err)
 		}
+		// The change ended the old token; the client goes on with the fresh one.
+		if bob.Token() == before {
+			t.Fatal("the client kept the token the password change ended")
+		}
+		must[keybox.User](t)(bob.Me(ctx))
+		if fresh := must[string](t)(bob.Refresh(ctx)); fresh == "" || bob.Token() != fresh {
+			t.Fatalf("refresh: got %q, client sends %q", fresh, bob.Token())
+		}
+		must[keybox.User](t)(bob.Me(ctx))
 		err = bob.ChangePassword(ctx, "wrong password", "battery staple")
 		wantAPIError(t, err, 400, "Current password is incorrect")
 		if _, err := bob.Login(ctx, "bob@example.com", "battery staple"); err != nil {
@@ -128,11 +140,36 @@ func TestManagementEndToEnd(t *testing.T) {
 		if got := must[keybox.Project](t)(ada.RenameProject(ctx, app.ID, "Mobile app")); got.Name != "Mobile app" {
 			t.Fatalf("got %+v", got)
 		}
+		// A project's policy: the defaults its new licenses copy.
+		if pol := must[keybox.Policy](t)(ada.ProjectPolicy(ctx, app.ID)); pol.RequireMachineID {
+			t.Fatalf("a new project's policy %+v, want requireMachineId false", pol)
+		}
+		yes, no := true, false
+		if pol := must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{RequireMachineID: &yes})); !pol.RequireMachineID {
+			t.Fatalf("updated policy %+v, want requireMachineId true", pol)
+		}
+		_, err = bob.ProjectPolicy(ctx, app.ID)
+		wantAPIError(t, err, 404, "Project not found")
+		nine, five, lease := 9, 5, 120
+		pol := must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{Duration: &nine, MaxMachines: &five,
+			LeaseSeconds: &lease, Entitlements: []string{"pro", "export"}}))
+		if want := (keybox.Policy{Duration: 9, MaxMachines: 5, LeaseSeconds: 120, RequireMachineID: true, Entitlements: []string{"export", "pro"}}); !reflect.DeepEqual(pol, want) {
+			t.Fatalf("updated policy %+v, want %+v", pol, want)
+		}
+		pol = must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{Entitlements: []string{"pro"}}))
+		if pol.Duration != 9 || !slices.Equal(pol.Entitlements, []string{"pro"}) {
+			t.Fatalf("entitlements replaced, the rest kept: %+v", pol)
+		}
+		_, err = ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{LeaseSeconds: &five})
+		if e := wantAPIError(t, err, 400, "Validation error"); e.Errors["leaseSeconds"] == "" {
+			t.Fatalf("a 5-second lease: %v", e.Errors)
+		}
 
 		// Licenses.
 		lic := must[keybox.License](t)(ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, MaxMachines: 2, ProductName: "mobile"}))
-		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting {
-			t.Fatalf("got %+v", lic)
+		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting || !lic.RequireMachineID ||
+			lic.LeaseSeconds != 120 || !lic.Has("pro") || lic.Duration != 6 {
+			t.Fatalf("got %+v, want the policy's lease and entitlements", lic)
 		}
 		_, err = ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, Key: lic.Key})
 		if e := wantAPIError(t, err, 409, "License key already exists"); e.Field != "key" {
@@ -154,8 +191,12 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got duration %d after renewing a PENDING license by 3, want 9", renewed.Duration)
 		}
 		seats := 3
-		patched := must[keybox.License](t)(ada.UpdateLicense(ctx, lic.Key, client.LicenseUpdate{MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}}))
-		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) {
+		zero := 0
+		patched := must[keybox.License](t)(ada.UpdateLicense(ctx, lic.Key, client.LicenseUpdate{
+			MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}, RequireMachineID: &no,
+			LeaseSeconds: &zero, Entitlements: []string{}, Metadata: json.RawMessage(`{"tier":"gold"}`)}))
+		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) || patched.RequireMachineID ||
+			patched.LeaseSeconds != 0 || len(patched.Entitlements) != 0 || string(patched.Metadata) != `{"tier":"gold"}` {
 			t.Fatalf("got %+v", patched)
 		}
 		lc, err := client.NewLicenseClient(kb.URL, lic.Key, client.LicenseOptions{MachineID: "laptop", ProductName: "mobile"})
@@ -166,7 +207,7 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		detail := must[client.LicenseDetail](t)(ada.License(ctx, lic.Key))
-		if detail.License.Status != keybox.StatusActive || len(detail.Activations) != 1 || detail.Activations[0].MachineID != "laptop" {
+		if detail.License.Status != keybox.StatusActive || len(detail.Activations) != 1 || detail.Activations[0].MachineID != "laptop" || detail.SeatsInUse != 1 {
 			t.Fatalf("got %+v", detail)
 		}
 		if err := ada.RemoveActivation(ctx, lic.Key, detail.Activations[0].ID); err != nil {
@@ -218,13 +259,41 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got %d clients after deleting both, want 0", n)
 		}
 
+		// Accounts: logging out everywhere, then deleting one.
+		elsewhere, err := client.New(kb.URL, client.Options{Token: bob.Token()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = bob.DeleteUser(ctx, me.ID, false)
+		wantAPIError(t, err, 403, "Forbidden")
+		if err := bob.LogoutAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = elsewhere.Me(ctx)
+		wantAPIError(t, err, 401, "Unauthorized")
+		err = ada.DeleteUser(ctx, me.ID, false)
+		wantAPIError(t, err, 409, "An installation needs at least one ADMIN")
+		if err := ada.DeleteUser(ctx, bobUser.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		err = ada.DeleteUser(ctx, bobUser.ID, false)
+		wantAPIError(t, err, 404, "User not found")
+
+		// Sign-in providers: none configured here (TestSignInCode has one).
+		if list, err := ada.Providers(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("providers: %v, %v; want none", list, err)
+		}
+		_, err = ada.ExchangeSignInCode(ctx, "made-up")
+		wantAPIError(t, err, 401, "Invalid or expired sign-in code")
+
 		// Every route of the management and license APIs has been called through the SDK.
 		kb.mu.Lock()
 		defer kb.mu.Unlock()
 		for _, p := range kb.Handler.Routes() {
 			if isOps(p) || p == "POST /validate" || p == "POST /validate/deactivate" || p == "POST /license/{$}" || p == "POST /license/activate" ||
-				p == "POST /validate/checkout" || p == "GET /validate/public-keys" {
-				continue // operations, and the public API's other forms (TestLicenseClient, TestOffline*)
+				p == "POST /validate/checkout" || p == "GET /validate/public-keys" || p == "PATCH /license/renew/{key}" ||
+				p == "POST /validate/heartbeat" {
+				continue // operations, the public API's other forms (TestLicenseClient, TestOffline*, TestGuardHeartbeats), KeyBox's PATCH form of renew
 			}
 			if !kb.seen[p] {
 				t.Errorf("route %q is never called through the client", p)
@@ -236,7 +305,8 @@ func TestManagementEndToEnd(t *testing.T) {
 func isOps(pattern string) bool {
 	switch pattern {
 	case "GET /{$}", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
-		"GET /app", "GET /app/": // and the dashboard's pages
+		"GET /app", "GET /app/", // and the dashboard's pages,
+		"GET /auth/google", "GET /auth/google/callback", "GET /auth/oidc", "GET /auth/oidc/callback": // and a browser's sign-in
 		return true
 	}
 	return false

@@ -47,6 +47,34 @@ func (c *Client) Login(ctx context.Context, email, password string) (Session, er
 	return out, nil
 }
 
+// Provider is a sign-in provider the server offers (Google, or an OpenID
+// Connect provider): a browser signs in by following URL.
+type Provider struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Providers lists the sign-in providers the server offers (none when empty).
+func (c *Client) Providers(ctx context.Context) ([]Provider, error) {
+	var out struct {
+		Providers []Provider `json:"providers"`
+	}
+	err := c.do(ctx, "GET", "/auth/providers", nil, nil, &out)
+	return out.Providers, err
+}
+
+// ExchangeSignInCode trades the one-time code a sign-in through a provider
+// ended with (valid 60 seconds, once) for a login, as Login does.
+func (c *Client) ExchangeSignInCode(ctx context.Context, code string) (Session, error) {
+	var out Session
+	if err := c.do(ctx, "POST", "/auth/exchange", nil, map[string]string{"code": code}, &out); err != nil {
+		return Session{}, err
+	}
+	c.SetToken(out.Token)
+	return out, nil
+}
+
 // Me returns the logged-in account.
 func (c *Client) Me(ctx context.Context) (keybox.User, error) {
 	var out struct {
@@ -83,10 +111,52 @@ func (c *Client) UpdateUser(ctx context.Context, id string, in UserUpdate) (keyb
 }
 
 // ChangePassword sets a new password for the logged-in account, which must
-// prove it knows the current one.
+// prove it knows the current one. Every earlier login token of the account
+// ends; the client carries on with the fresh token the server answers
+// (Token returns it, to keep).
 func (c *Client) ChangePassword(ctx context.Context, current, password string) error {
 	in := map[string]string{"currentPassword": current, "password": password, "confirm_password": password}
-	return c.do(ctx, "PATCH", "/auth/password", nil, in, nil)
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.do(ctx, "PATCH", "/auth/password", nil, in, &out); err != nil {
+		return err
+	}
+	if out.Token != "" {
+		c.SetToken(out.Token)
+	}
+	return nil
+}
+
+// Refresh exchanges the client's valid login token for a fresh one, which
+// it sends from then on, and returns it. A session kept busy this way goes
+// on; an expired token cannot be refreshed (log in again).
+func (c *Client) Refresh(ctx context.Context) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.do(ctx, "POST", "/auth/refresh", nil, nil, &out); err != nil {
+		return "", err
+	}
+	c.SetToken(out.Token)
+	return out.Token, nil
+}
+
+// LogoutAll ends every login token of the account, on every server: other
+// devices and scripts, a token that may have leaked, and this client's own.
+func (c *Client) LogoutAll(ctx context.Context) error {
+	if err := c.do(ctx, "POST", "/auth/logout-all", nil, nil, nil); err != nil {
+		return err
+	}
+	c.SetToken("")
+	return nil
+}
+
+// DeleteUser deletes an account; ADMIN only, never the last ADMIN. An
+// account that owns clients stays (409) unless cascade, which deletes its
+// clients, projects, licenses and activations too.
+func (c *Client) DeleteUser(ctx context.Context, id string, cascade bool) error {
+	return c.do(ctx, "DELETE", "/auth/users/"+esc(id), cascadeQuery(cascade), nil, nil)
 }
 
 // UserLicenses is KeyBox's user view: an account and how many licenses it owns.

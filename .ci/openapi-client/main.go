@@ -59,8 +59,14 @@ func run(ctx context.Context, server string) error {
 		return fmt.Errorf("a second client with the same email: %v %s", err, statusOf(again))
 	}
 
+	// services is a list or one service alone: a union in the generated client.
+	var services CreateProjectWithLicenseRequest_Services
+	if err := services.FromCreateProjectWithLicenseRequestServices0([]Service{Hosting}); err != nil {
+		return err
+	}
+	months := 12 // optional: a policy may give the duration instead
 	project, err := api.CreateProjectWithLicenseWithResponse(ctx, CreateProjectWithLicenseJSONRequestBody{
-		ClientId: customer.UnderscoreId, ProjectName: "Website", Duration: 12, Services: []Service{Hosting}})
+		ClientId: customer.UnderscoreId, ProjectName: "Website", Duration: &months, Services: services})
 	if err != nil || project.JSON201 == nil {
 		return fmt.Errorf("create project: %v %s", err, statusOf(project))
 	}

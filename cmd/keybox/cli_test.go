@@ -134,6 +134,8 @@ func TestCLITranscripts(t *testing.T) {
 			sh.ok(cmd("clients", "create", "--name", "Globex", "--email", "it@globex.example")...)
 			sh.ok(cmd("clients", "list")...)
 			sh.ok(cmd("clients", "list", "--limit", "1")...)
+			sh.ok("-o", format, "clients", "list", "--limit", "1", "--page", "2")
+			sh.ok(cmd("clients", "list", "--all")...)
 			clients, err := api.Clients(ctx, client.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -151,6 +153,10 @@ func TestCLITranscripts(t *testing.T) {
 			app, website := projects.Projects[0].ID, projects.Projects[1].ID
 			sh.ok(cmd("projects", "rename", app, "--name", "Mobile app")...)
 			sh.ok(cmd("projects", "get", app)...)
+			sh.ok(cmd("projects", "policy", app)...)
+			sh.ok(cmd("projects", "set-policy", app, "--lease-seconds", "300", "--entitlements", "pro,export", "--require-machine-id")...)
+			sh.fails(1, cmd("projects", "set-policy", app, "--lease-seconds", "5")...)
+			sh.fails(2, cmd("projects", "set-policy", app)...)
 			const key = "ACME/2026/0001"
 			sh.ok(cmd("licenses", "create", "--client", acme, "--project", app, "--duration", "6", "--max-machines", "2", "--key", key, "--product", "mobile")...)
 			lc, err := client.NewLicenseClient(url, key, client.LicenseOptions{MachineID: "laptop-1"})
@@ -171,6 +177,9 @@ func TestCLITranscripts(t *testing.T) {
 			}
 			sh.ok(cmd("licenses", "renew", websiteLicenses.Licenses[0].Key, "--duration", "3")...)
 			sh.ok(cmd("licenses", "update", key, "--max-machines", "3", "--services", "Hosting,Domain")...)
+			sh.ok(cmd("licenses", "update", key, "--entitlements", "pro", "--metadata", `{"plan":"gold"}`, "--lease-seconds", "600", "--require-machine-id=false")...)
+			sh.fails(2, cmd("licenses", "update", key, "--metadata", "{plan}")...)
+			sh.ok(cmd("licenses", "get", key)...)
 			detail, err := api.License(ctx, key)
 			if err != nil {
 				t.Fatal(err)
@@ -200,8 +209,24 @@ func TestCLITranscripts(t *testing.T) {
 			if code, out := sh.run("correct horse\nbattery staple\n", cmd("password", "--password-stdin")...); code != 0 {
 				t.Fatalf("password: exit %d: %s", code, out)
 			}
+			// The change ended the kept token; the CLI kept the fresh one.
+			sh.ok(cmd("whoami")...)
+			sh.ok(cmd("refresh")...)
+			sh.ok(cmd("whoami")...)
+			anon, err := client.New(url, client.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := anon.Signup(ctx, client.Signup{Name: "Bob", Email: "bob@example.com", Password: "correct horse"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh.ok(cmd("users", "delete", bob)...)
+			sh.fails(1, cmd("users", "delete", me.ID)...)
+			sh.ok(cmd("logout-all")...)
+			sh.fails(4, cmd("whoami")...)
 			sh.ok(cmd("logout")...)
-			sh.fails(1, cmd("whoami")...)
+			sh.fails(4, cmd("whoami")...)
 			goldenFile(t, "cli_"+format, sh.transcript.Bytes())
 		})
 	}
@@ -236,13 +261,29 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 
 	// Another server: the kept token is not sent to it.
 	other := testServer(t)
-	out := sh.fails(1, "whoami", "--server", other)
+	out := sh.fails(4, "whoami", "--server", other)
 	if !strings.Contains(out, "No token provided (HTTP 401); run keybox login") {
 		t.Fatalf("got %q, want the other server to see no token", out)
 	}
+	// A script's KEYBOX_TOKEN is refreshed on standard output; the kept login stays as it was.
+	kept, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := api.Login(context.Background(), "ada@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.env["KEYBOX_TOKEN"] = sess.Token
+	if out := sh.ok("refresh", "-o", "json"); !strings.Contains(out, `"token": "ey`) {
+		t.Fatalf("refresh printed %q, want the fresh token", out)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, kept) {
+		t.Fatal("refreshing KEYBOX_TOKEN rewrote the kept login")
+	}
 	// KEYBOX_TOKEN is sent wherever it is pointed (scripts).
 	sh.env["KEYBOX_TOKEN"] = "not-a-token"
-	if out := sh.fails(1, "whoami"); !strings.Contains(out, "Unauthorized") {
+	if out := sh.fails(4, "whoami"); !strings.Contains(out, "Unauthorized") {
 		t.Fatalf("got %q", out)
 	}
 	// No password anywhere: a clear refusal, not a hang.
@@ -250,7 +291,7 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 	if out := sh.fails(1, "login", "--email", "ada@example.com"); !strings.Contains(out, "--password-stdin") {
 		t.Fatalf("got %q", out)
 	}
-	if out := sh.fails(1, "clients", "list", "--server", "http://127.0.0.1:1"); !strings.Contains(out, "cannot reach KeyBox at http://127.0.0.1:1") {
+	if out := sh.fails(3, "clients", "list", "--server", "http://127.0.0.1:1"); !strings.Contains(out, "cannot reach KeyBox at http://127.0.0.1:1") {
 		t.Fatalf("got %q", out)
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/postgres"
 )
 
 // config is the server's configuration: environment variables, overridden by
@@ -20,6 +23,7 @@ type config struct {
 	addr           string
 	databaseURL    string
 	jwtSecret      string
+	secretKey      string
 	tokenTTL       time.Duration
 	signupOpen     bool
 	rateLimit      bool
@@ -28,6 +32,8 @@ type config struct {
 	logLevel       slog.Level
 	corsOrigins    []string
 	debugAddr      string
+	dbMaxConns     int
+	signIn         signInConfig
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -35,13 +41,40 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 // rawConfig holds the settings as text, first from the environment, then
 // overridden by flags, before loadConfig checks them all.
 type rawConfig struct {
-	port, addr, databaseURL, jwtSecret, tokenTTL, signup, rateLimit,
-	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr string
+	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
+	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
+	signIn signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
-// is reported, one line each, in the returned error.
-func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// is reported, one line each, in the returned error; -h is flag.ErrHelp.
+func loadConfig(name string, args []string, getenv func(string) string) (config, error) {
+	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	raw := configFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config{}, err
+		}
+		return config{}, usageError(fmt.Sprintf("%s: %v (see keybox %s -h)", name, err, name))
+	}
+	if fs.NArg() > 0 {
+		return config{}, usageError(fmt.Sprintf("%s: unexpected arguments: %s", name, strings.Join(fs.Args(), " ")))
+	}
+	return raw.check(name == "serve")
+}
+
+// serveFlags registers the server's settings as flags, with the built-in
+// defaults (for help and completion: never the environment's values, which
+// may be secrets).
+func serveFlags(fs *flag.FlagSet) {
+	configFlags(fs, func(string) string { return "" })
+}
+
+// configFlags registers the server's settings on fs, each flag's default
+// the environment's value.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -53,6 +86,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		addr:           env("KEYBOX_ADDR", ""),
 		databaseURL:    env("KEYBOX_DATABASE_URL", defaultDatabaseURL),
 		jwtSecret:      getenv("KEYBOX_JWT_SECRET"),
+		secretKey:      getenv("KEYBOX_SECRET_KEY"),
 		tokenTTL:       env("KEYBOX_TOKEN_TTL", "30m"),
 		signup:         env("KEYBOX_SIGNUP", "open"),
 		rateLimit:      env("KEYBOX_RATE_LIMIT", "on"),
@@ -61,13 +95,14 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
+		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
+		signIn:         readSignIn(env),
 	}
-	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&raw.port, "port", raw.port, "listen port (PORT)")
 	fs.StringVar(&raw.addr, "addr", raw.addr, "full listen address, overrides -port (KEYBOX_ADDR)")
 	fs.StringVar(&raw.databaseURL, "database-url", raw.databaseURL, "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
 	fs.StringVar(&raw.jwtSecret, "jwt-secret", raw.jwtSecret, "token signing secret, at least 32 bytes (KEYBOX_JWT_SECRET)")
+	fs.StringVar(&raw.secretKey, "secret-key", raw.secretKey, "secret that encrypts the signing keys, at least 32 bytes (KEYBOX_SECRET_KEY)")
 	fs.StringVar(&raw.tokenTTL, "token-ttl", raw.tokenTTL, "login token lifetime (KEYBOX_TOKEN_TTL)")
 	fs.StringVar(&raw.signup, "signup", raw.signup, "open or closed (KEYBOX_SIGNUP)")
 	fs.StringVar(&raw.rateLimit, "rate-limit", raw.rateLimit, "on or off (KEYBOX_RATE_LIMIT)")
@@ -76,20 +111,17 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return raw.check(name == "serve")
+	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
+	raw.signIn.flags(fs)
+	return &raw
 }
 
-// check validates every setting; serving also needs a JWT secret with PostgreSQL.
+// check validates every setting; serving also needs a JWT secret and a
+// secret key with PostgreSQL.
 func (raw rawConfig) check(serving bool) (config, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	c := config{addr: raw.addr, databaseURL: raw.databaseURL, jwtSecret: raw.jwtSecret}
+	c := config{addr: raw.addr, databaseURL: raw.databaseURL, jwtSecret: raw.jwtSecret, secretKey: raw.secretKey}
 
 	if c.addr == "" {
 		if p, err := strconv.Atoi(raw.port); err != nil || p < 0 || p > 65535 {
@@ -107,6 +139,12 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	}
 	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.jwtSecret == "" {
 		bad("KEYBOX_JWT_SECRET: required with PostgreSQL (at least 32 bytes, the same on every server)")
+	}
+	if c.secretKey != "" && len(c.secretKey) < licensing.MinSecretKeyLength {
+		bad("KEYBOX_SECRET_KEY: must be at least %d bytes (got %d)", licensing.MinSecretKeyLength, len(c.secretKey))
+	}
+	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.secretKey == "" {
+		errs = append(errs, errSecretKeyRequired)
 	}
 	if d, err := time.ParseDuration(raw.tokenTTL); err != nil || d <= 0 {
 		bad("KEYBOX_TOKEN_TTL: %q is not a positive duration such as 30m", raw.tokenTTL)
@@ -155,8 +193,17 @@ func (raw rawConfig) check(serving bool) (config, error) {
 			bad("KEYBOX_DEBUG_ADDR: %q is not host:port", c.debugAddr)
 		}
 	}
+	if n, err := strconv.Atoi(raw.dbMaxConns); err != nil || n < 1 || n > maxDBConns {
+		bad("KEYBOX_DB_MAX_CONNS: %q is not a number of connections from 1 to %d", raw.dbMaxConns, maxDBConns)
+	} else {
+		c.dbMaxConns = n
+	}
+	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
 }
+
+// maxDBConns bounds KEYBOX_DB_MAX_CONNS, to catch a typo before PostgreSQL does.
+const maxDBConns = 1000
 
 func splitList(s string) []string {
 	var out []string

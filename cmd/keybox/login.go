@@ -189,12 +189,8 @@ var logoutCommand = []command{{
 	offline: true,
 	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
 		return func(ctx context.Context, s *session, _ []string) error {
-			path, err := s.credentialsPath()
-			if err != nil {
+			if err := s.forgetLogin(); err != nil {
 				return err
-			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("logout: %w", err)
 			}
 			return s.say("Logged out.")
 		}
@@ -237,7 +233,73 @@ var passwordCommand = []command{{
 			if err := s.api.ChangePassword(ctx, current, next); err != nil {
 				return err
 			}
+			// Every earlier token has ended, the kept one included: keep the fresh one.
+			if err := s.keepToken(); err != nil {
+				return err
+			}
 			return s.say("Password updated successfully")
 		}
 	},
 }}
+
+var refreshCommand = []command{{
+	help: "Exchange the login token for a fresh one before it expires. The kept login is\n" +
+		"renewed in place; with KEYBOX_TOKEN the fresh token is printed, for the script to use.",
+	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+		return func(ctx context.Context, s *session, _ []string) error {
+			token, err := s.api.Refresh(ctx)
+			if err != nil {
+				return err
+			}
+			if s.kept == nil {
+				return s.emit(map[string]string{"token": token}, func(w io.Writer) { fmt.Fprintln(w, token) })
+			}
+			if err := s.keepToken(); err != nil {
+				return err
+			}
+			return s.say("Login renewed.")
+		}
+	},
+}}
+
+var logoutAllCommand = []command{{
+	help: "End every login token of your account, everywhere, and forget the kept login. Every device and\n" +
+		"server is logged out (a lost laptop, a token that may have leaked), this one included.",
+	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+		return func(ctx context.Context, s *session, _ []string) error {
+			if err := s.api.LogoutAll(ctx); err != nil {
+				return err
+			}
+			if s.kept != nil {
+				if err := s.forgetLogin(); err != nil {
+					return err
+				}
+			}
+			return s.say("Logged out everywhere")
+		}
+	},
+}}
+
+// keepToken replaces the kept login's token with the one the session now
+// sends; a token from KEYBOX_TOKEN is the script's to keep.
+func (s *session) keepToken() error {
+	if s.kept == nil {
+		return nil
+	}
+	cr := *s.kept
+	cr.Token = s.api.Token()
+	_, err := s.saveCredentials(cr)
+	return err
+}
+
+// forgetLogin removes the kept login.
+func (c cli) forgetLogin() error {
+	path, err := c.credentialsPath()
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}

@@ -7,16 +7,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/keyboxhq/keybox/internal/sqlite"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
@@ -33,12 +39,15 @@ func TestConfigErrorsOneLineEach(t *testing.T) {
 		"KEYBOX_LOG_FORMAT":   "xml",
 		"KEYBOX_JWT_SECRET":   "short",
 		"KEYBOX_SIGNUP":       "open", // overridden by the flag
+		"KEYBOX_DB_MAX_CONNS": "0",
 	}), io.Discard, &stderr)
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_TOKEN_TTL:", "KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:"}
+	want := []string{"PORT:", "KEYBOX_JWT_SECRET: must be at least 32", "KEYBOX_SECRET_KEY: required with PostgreSQL", "KEYBOX_TOKEN_TTL:",
+		"KEYBOX_SIGNUP: \"maybe\"", "KEYBOX_RATE_LIMIT:", "KEYBOX_LOG_FORMAT:",
+		"KEYBOX_DB_MAX_CONNS: \"0\" is not a number of connections from 1 to 1000"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), stderr.String())
 	}
@@ -60,15 +69,39 @@ func TestConfigPostgresNeedsSecret(t *testing.T) {
 	}
 }
 
+// TestConfigPostgresNeedsSecretKey: with PostgreSQL the secret that encrypts
+// the signing keys is not kept in a file by the server: it must be given, the
+// same to every server, and long enough.
+func TestConfigPostgresNeedsSecretKey(t *testing.T) {
+	for _, tc := range []struct {
+		secret, want string
+	}{
+		{"", "KEYBOX_SECRET_KEY: required with PostgreSQL"},
+		{"short", "KEYBOX_SECRET_KEY: must be at least 32 bytes (got 5)"},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "postgres://localhost/keybox",
+			"KEYBOX_JWT_SECRET": strings.Repeat("j", 32), "KEYBOX_SECRET_KEY": tc.secret}), io.Discard, &stderr)
+		if code != 1 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("secret %q: exit %d, stderr %q; want one line saying %q", tc.secret, code, stderr.String(), tc.want)
+		}
+	}
+}
+
 func TestConfigDefaultsAndFlags(t *testing.T) {
-	c, err := loadConfig("serve", []string{"--port", "6000", "--rate-limit", "off"}, envFunc(map[string]string{"PORT": "7000"}), io.Discard)
+	c, err := loadConfig("serve", []string{"--port", "6000", "--rate-limit", "off"}, envFunc(map[string]string{"PORT": "7000"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.addr != ":6000" || c.rateLimit || !c.signupOpen || c.tokenTTL != 30*time.Minute || c.databaseURL != defaultDatabaseURL {
+	if c.addr != ":6000" || c.rateLimit || !c.signupOpen || c.tokenTTL != 30*time.Minute || c.databaseURL != defaultDatabaseURL ||
+		c.dbMaxConns != 20 {
 		t.Fatalf("got %+v", c)
 	}
-	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_ADDR": "127.0.0.1:9", "KEYBOX_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}), io.Discard)
+	c, err = loadConfig("serve", []string{"--db-max-conns", "5"}, envFunc(map[string]string{"KEYBOX_DB_MAX_CONNS": "50"}))
+	if err != nil || c.dbMaxConns != 5 {
+		t.Fatalf("--db-max-conns 5 over KEYBOX_DB_MAX_CONNS=50: got %d, %v", c.dbMaxConns, err)
+	}
+	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_ADDR": "127.0.0.1:9", "KEYBOX_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +110,20 @@ func TestConfigDefaultsAndFlags(t *testing.T) {
 	}
 }
 
-// logLines collects the server's JSON log lines and reports the listen address.
+// logLines collects the server's JSON log lines and reports the listen
+// address, and the messages logged (as long as the test takes them: a
+// message nobody waits for is not kept waiting).
 type logLines struct {
 	mu    sync.Mutex
 	buf   bytes.Buffer
 	lines []string
 	addr  chan string
+	msgs  chan string
 }
 
-func newLogLines() *logLines { return &logLines{addr: make(chan string, 1)} }
+func newLogLines() *logLines {
+	return &logLines{addr: make(chan string, 1), msgs: make(chan string, 256)}
+}
 
 func (l *logLines) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -99,8 +137,32 @@ func (l *logLines) Write(p []byte) (int, error) {
 		}
 		l.lines = append(l.lines, line)
 		var rec struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec.Msg == "listening" {
 			l.addr <- rec.Addr
+		}
+		select {
+		case l.msgs <- rec.Msg:
+		default:
+		}
+	}
+}
+
+// waitMsg returns once msg has been logged. The timeout is only a safety
+// net that turns a hang into a failure.
+func (l *logLines) waitMsg(t *testing.T, msg string) {
+	t.Helper()
+	safety := time.After(60 * time.Second)
+	for {
+		select {
+		case m := <-l.msgs:
+			if m == msg {
+				return
+			}
+		case <-safety:
+			t.Fatalf("no %q in the log after 60 s; log:\n%s", msg, l.text())
 		}
 	}
 }
@@ -147,7 +209,10 @@ var signupBody = map[string]string{"name": "Ada", "email": "ada@example.com", "p
 var loginBody = map[string]string{"email": "ada@example.com", "password": "password1"}
 
 // TestServeGracefulShutdown starts run() itself, sends a request whose body
-// is still arriving, stops the server and checks that the request finished.
+// is still arriving, stops the server and checks that the request finished,
+// answered after the shutdown began. Each step waits for an event: the
+// handler asking for the body (a 100 Continue), the shutdown's log line,
+// the listener refusing new connections.
 func TestServeGracefulShutdown(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -159,34 +224,48 @@ func TestServeGracefulShutdown(t *testing.T) {
 			go func() {
 				done <- run(ctx, []string{"serve"}, envFunc(map[string]string{
 					"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_DATABASE_URL": dbURL, "KEYBOX_LOG_FORMAT": "json",
-					"KEYBOX_JWT_SECRET": strings.Repeat("k", 32),
+					"KEYBOX_DB_MAX_CONNS": strconv.Itoa(storetest.PostgresPool),
+					"KEYBOX_JWT_SECRET":   strings.Repeat("k", 32),
+					"KEYBOX_SECRET_KEY":   strings.Repeat("s", 32),
 				}), io.Discard, logs)
 			}()
 			base := waitAddr(t, logs.addr, logs.text)
 
+			// The client sends the body only once the handler reads it: the
+			// 100 Continue says the request is in the server's hands.
+			reading := make(chan struct{})
+			trace := &httptrace.ClientTrace{Got100Continue: func() { close(reading) }}
 			pr, pw := io.Pipe()
-			req, _ := http.NewRequest("POST", base+"/auth/signup", pr)
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", base+"/auth/signup", pr)
+			req.Header.Set("Expect", "100-continue")
+			hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 			type result struct {
 				status int
+				closed bool
 				err    error
 			}
 			res := make(chan result, 1)
 			go func() {
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := hc.Do(req)
 				if err != nil {
 					res <- result{err: err}
 					return
 				}
 				resp.Body.Close()
-				res <- result{status: resp.StatusCode}
+				res <- result{status: resp.StatusCode, closed: resp.Close}
 			}()
+			select {
+			case <-reading:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the handler never read the body; log:\n%s", logs.text())
+			}
 			body, _ := json.Marshal(signupBody)
 			if _, err := pw.Write(body[:10]); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(100 * time.Millisecond) // let the request reach the handler before the signal
 			cancel()
-			time.Sleep(100 * time.Millisecond)
+			logs.waitMsg(t, "shutting down: finishing requests in flight")
+			waitRefused(t, strings.TrimPrefix(base, "http://"))
 			if _, err := pw.Write(body[10:]); err != nil {
 				t.Fatal(err)
 			}
@@ -194,6 +273,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 			r := <-res
 			if r.err != nil || r.status != 201 {
 				t.Fatalf("in-flight signup: status %d, err %v; want 201", r.status, r.err)
+			}
+			if !r.closed {
+				t.Fatal("the in-flight signup was answered without Connection: close: not during the shutdown")
 			}
 			select {
 			case code := <-done:
@@ -207,6 +289,26 @@ func TestServeGracefulShutdown(t *testing.T) {
 				t.Fatalf("no clean stop in the log:\n%s", logs.text())
 			}
 		})
+	}
+}
+
+// waitRefused returns once addr refuses connections: the server has closed
+// its listener. The timeout is only a safety net.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	safety := time.After(60 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+		select {
+		case <-safety:
+			t.Fatalf("%s still accepts connections after 60 s", addr)
+		default:
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -288,8 +390,13 @@ func TestMigrateAndRefuseNewerSchema(t *testing.T) {
 	if code := run(context.Background(), []string{"migrate"}, getenv, &stdout, &stderr); code != 0 {
 		t.Fatalf("migrate: exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "version 2") {
-		t.Fatalf("migrate printed %q", stdout.String())
+	names, err := fs.Glob(sqlite.Migrations(), "*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations: %v %v", names, err)
+	}
+	newest, _, _ := strings.Cut(names[len(names)-1], "_")
+	if want := "version " + strings.TrimLeft(newest, "0"); !strings.Contains(stdout.String(), want) {
+		t.Fatalf("migrate printed %q, want %q", stdout.String(), want)
 	}
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {

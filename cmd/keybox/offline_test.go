@@ -54,7 +54,7 @@ func TestVerifyCommand(t *testing.T) {
 
 	sh := newShell(t, kb.URL)
 	at := kb.Clock.Now().Format("2006-01-02T15:04:05Z07:00")
-	out := sh.ok("verify", file, "--public-keys", keys, "--machine-id", "vessel-7", "--at", at)
+	out := sh.ok("verify", file, "--public-keys", keys, "--key", key, "--machine-id", "vessel-7", "--at", at)
 	if !strings.Contains(out, "valid license file") || !strings.Contains(out, key) {
 		t.Fatalf("verify: %s", out)
 	}
@@ -69,6 +69,7 @@ func TestVerifyCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"verify", file, "--public-keys", keys, "--machine-id", "vessel-8", "--at", at}, "issued for another machine"},
+		{[]string{"verify", file, "--public-keys", keys, "--key", "KB-SOMEONE-ELSE", "--at", at}, "issued for another license key"},
 		{[]string{"verify", tampered, "--public-keys", keys, "--at", at}, "license file:"},
 		{[]string{"verify", file, "--public-keys", keys, "--at", "2030-01-01T00:00:00Z"}, "license file: expired"},
 		{[]string{"verify", filepath.Join(dir, "missing.txt"), "--public-keys", keys}, "no such file"},
@@ -79,9 +80,11 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
-// TestKeysCommands: keybox keys list and rotate work on the database.
+// TestKeysCommands: keybox keys list, rotate and revoke work on the
+// database, with the secret kept beside it (made on first use, mode 0600).
 func TestKeysCommands(t *testing.T) {
-	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "keybox.db")
+	dir := t.TempDir()
+	dbURL := "sqlite://" + filepath.Join(dir, "keybox.db")
 	sh := newShell(t, "http://unused.invalid", "KEYBOX_DATABASE_URL", dbURL)
 	list := func() []map[string]any {
 		t.Helper()
@@ -92,8 +95,12 @@ func TestKeysCommands(t *testing.T) {
 		return out.Keys
 	}
 	first := list()
-	if len(first) != 1 || first[0]["retiredAt"] != nil {
+	if len(first) != 1 || first[0]["retiredAt"] != nil || first[0]["revokedAt"] != nil {
 		t.Fatalf("a new installation: %v, want one active key", first)
+	}
+	st, err := os.Stat(filepath.Join(dir, "secret-key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the secret kept beside the database: %v %v, want mode 0600", st, err)
 	}
 	out := sh.ok("keys", "rotate")
 	if !strings.Contains(out, "New signing key kb-") {
@@ -109,4 +116,57 @@ func TestKeysCommands(t *testing.T) {
 			t.Fatalf("only the old key should be retired: %v", keys)
 		}
 	}
+	// Revoking the key that signs replaces it.
+	active := keys[1]["keyId"].(string)
+	out = sh.ok("keys", "revoke", active)
+	if !strings.Contains(out, "Revoked signing key "+active) || !strings.Contains(out, "New signing key kb-") {
+		t.Fatalf("revoke: %s", out)
+	}
+	keys = list()
+	if len(keys) != 3 || keys[1]["revokedAt"] == nil || keys[1]["retiredAt"] == nil || keys[0]["revokedAt"] != nil || keys[2]["retiredAt"] != nil {
+		t.Fatalf("after revoke: %v, want the second key revoked and a third signing", keys)
+	}
+	if out := sh.fails(1, "keys", "revoke", "kb-0000000000000000"); !strings.Contains(out, "Signing key not found") {
+		t.Fatalf("revoking an unknown key: %s", out)
+	}
+	if out := sh.fails(2, "keys", "revoke"); !strings.Contains(out, "usage: keybox keys revoke ID") {
+		t.Fatalf("revoke without an id: %s", out)
+	}
+}
+
+// TestServeRefusesCopiedDatabase: a copy of the database (a backup) served
+// without the secret it was used with cannot sign, so the server refuses to
+// start and says what to do; with the secret, the copy serves.
+func TestServeRefusesCopiedDatabase(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	dbPath := filepath.Join(dir, "keybox.db")
+	base := startServe(t, map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + dbPath})
+	resp, err := http.Get(base + "/validate/public-keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	archive := filepath.Join(t.TempDir(), "backup.tar")
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"backup", "--no-secrets", archive}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + dbPath}), io.Discard, &stderr); code != 0 {
+		t.Fatalf("backup: %d %s", code, stderr.String())
+	}
+	if members := unpackBackup(t, archive, elsewhere); len(members) != 1 {
+		t.Fatalf("a backup --no-secrets holds %v, want the database alone", members)
+	}
+	copied := filepath.Join(elsewhere, "keybox.db")
+
+	stderr.Reset()
+	code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + copied,
+		"KEYBOX_ADDR": "127.0.0.1:0", "KEYBOX_LOG_FORMAT": "json"}), io.Discard, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "cannot be decrypted with this server secret") ||
+		!strings.Contains(stderr.String(), "keybox keys rotate") {
+		t.Fatalf("serving a copy without its secret: exit %d, %s", code, stderr.String())
+	}
+
+	secret, err := os.ReadFile(filepath.Join(dir, "secret-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + copied, "KEYBOX_SECRET_KEY": strings.TrimSpace(string(secret))})
 }

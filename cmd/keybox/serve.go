@@ -14,15 +14,23 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
+	"github.com/keyboxhq/keybox/internal/sqlstore"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
 
+// runServe is keybox serve.
+func runServe(ctx context.Context, c cli, args []string) error {
+	return serve(ctx, args, c.getenv, c.stdout, c.stderr)
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, getenv, stderr)
+	cfg, err := loadConfig("serve", args, getenv)
 	if err != nil {
 		return err
 	}
@@ -31,7 +39,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.databaseURL)
+	secretKey, err := serverSecret(cfg.secretKey, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	store, err := openStoreWith(ctx, cfg.databaseURL, sqlstore.Options{MaxConns: cfg.dbMaxConns})
 	if err != nil {
 		return err
 	}
@@ -49,7 +61,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	svc, err := licensing.New(licensing.Config{
-		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen,
+		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen, SecretKey: secretKey,
+		// The secret every server shares and nobody rotates to end sessions:
+		// a key's fingerprint (in logs, and as an application's id in the
+		// event log) is the same on every server and stays the same.
+		FingerprintSecret: secretKey,
 	})
 	if err != nil {
 		return err
@@ -57,12 +73,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
 	}
+	if err := svc.CheckSigningKey(ctx); err != nil {
+		return sealedKeyAdvice(err)
+	}
 	var limits *server.RateLimits
 	if cfg.rateLimit {
 		limits = server.DefaultRateLimits()
+		limits.Counters = store // every server sharing the database shares the counts
+	}
+	var signIn *signin.Service
+	if len(cfg.signIn.providers) > 0 {
+		if signIn, err = signin.New(signin.Config{Providers: cfg.signIn.providers, Secret: secret}); err != nil {
+			return err
+		}
 	}
 	handler, err := server.New(server.Config{
 		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,
+		SignIn: signIn, PublicURL: cfg.signIn.publicURL,
 	})
 	if err != nil {
 		return err
@@ -81,13 +108,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	engine, _, _ := parseDatabaseURL(cfg.databaseURL)
-	log.Info("listening", "addr", ln.Addr().String(), "database", engine, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "database", engine,
+		"version", buildinfo.Get().Version, "revision", buildinfo.Get().Revision)
 
 	// Background work stops with workCtx, after the last request has finished.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
 	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
+	// Sign-in providers are discovered in the background: one that cannot
+	// be reached delays nothing, and its sign-ins fail until it can be.
+	work.Go(func() {
+		if err := signIn.Discover(workCtx); err != nil && workCtx.Err() == nil {
+			log.Warn("sign-in provider not reachable; its sign-ins fail until it is", "error", err)
+		}
+	})
 	defer func() {
 		stopWork()
 		work.Wait()
@@ -118,24 +153,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
-	return nil
-}
-
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg.databaseURL)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	v, err := store.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "database schema is at version %d\n", v)
 	return nil
 }
 

@@ -66,6 +66,18 @@ var userCommands = []command{
 				return s.emit(u, func(w io.Writer) { userFields(w, u) })
 			}
 		}},
+	{name: "delete", args: "ID", help: "Delete an account (ADMIN only; never the last ADMIN). An account that owns\n" +
+		"clients is kept unless --cascade, which deletes its clients, projects, licenses and\n" +
+		"activations too. Its login tokens end at once.",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			cascade := fs.Bool("cascade", false, "also delete the account's clients, projects, licenses and activations")
+			return func(ctx context.Context, s *session, args []string) error {
+				if err := s.api.DeleteUser(ctx, args[0], *cascade); err != nil {
+					return err
+				}
+				return s.say("User deleted successfully")
+			}
+		}},
 	{name: "create", offline: true,
 		help: "Create an account directly in the database (KEYBOX_DATABASE_URL), even with signup\n" +
 			"closed: how an installation gets its first ADMIN. Without --admin the signup rule\n" +
@@ -109,7 +121,7 @@ func (c cli) databaseURL(flagValue string) string {
 // createUser creates the account through the licensing rules on the
 // database itself, the same as signup but without the API.
 func createUser(ctx context.Context, dbURL, name, email, password string, role keybox.Role) (keybox.User, error) {
-	svc, closeDB, err := offlineService(ctx, dbURL)
+	svc, closeDB, err := offlineService(ctx, dbURL, nil)
 	if err != nil {
 		return keybox.User{}, err
 	}

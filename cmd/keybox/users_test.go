@@ -48,7 +48,8 @@ func TestUserCreateBootstrapsClosedSignup(t *testing.T) {
 				}
 			}
 
-			base := startServe(t, map[string]string{"KEYBOX_DATABASE_URL": dbURL, "KEYBOX_SIGNUP": "closed", "KEYBOX_JWT_SECRET": strings.Repeat("j", 32)})
+			base := startServe(t, map[string]string{"KEYBOX_DATABASE_URL": dbURL, "KEYBOX_SIGNUP": "closed", "KEYBOX_JWT_SECRET": strings.Repeat("j", 32),
+				"KEYBOX_SECRET_KEY": strings.Repeat("s", 32)})
 			ctx := context.Background()
 			api, err := client.New(base, client.Options{})
 			if err != nil {

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -20,9 +22,13 @@ const DefaultCost = 10
 // expensive thing the server does, so at most a few run at once; the rest
 // wait their turn or give up with their request's context.
 type Passwords struct {
-	cost  int
-	slots chan struct{}
-	dummy []byte // compared against when the account does not exist
+	cost   int
+	slots  chan struct{}
+	dummy  []byte       // compared against when the account does not exist
+	checks atomic.Int64 // passwords checked, for tests and metrics
+	// compare is bcrypt's comparison; tests watch it to see that every
+	// check does the same work.
+	compare func(hash, password []byte) error
 }
 
 // NewPasswords returns a hasher at cost (DefaultCost when 0) allowing
@@ -34,7 +40,7 @@ func NewPasswords(cost, concurrent int) (*Passwords, error) {
 	if concurrent < 1 {
 		concurrent = 1
 	}
-	p := &Passwords{cost: cost, slots: make(chan struct{}, concurrent)}
+	p := &Passwords{cost: cost, slots: make(chan struct{}, concurrent), compare: bcrypt.CompareHashAndPassword}
 	dummy, err := bcrypt.GenerateFromPassword(prehash("keybox: no such account"), cost)
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
@@ -75,19 +81,46 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 	return string(h), nil
 }
 
+// bareBcrypt marks a stored hash that another system made with bcrypt of
+// the password itself rather than of prehash: KeyBox's Node server did, and
+// its users keep their passwords when their accounts are imported.
+const bareBcrypt = "bcrypt-bare:"
+
+// ImportBcrypt accepts a bcrypt hash made elsewhere of the password itself
+// ("$2a$", "$2b$" or "$2y$", any cost) and returns the form to store, which
+// Check verifies. As in every bcrypt, only the first 72 bytes of such a
+// password count; the hash is replaced when its owner changes the password.
+func ImportBcrypt(hash string) (string, error) {
+	if len(hash) != 60 || !(strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")) {
+		return "", errors.New("not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)")
+	}
+	if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		return "", fmt.Errorf("not a bcrypt hash: %w", err)
+	}
+	return bareBcrypt + hash, nil
+}
+
+// Checks returns how many passwords Check has compared since the start.
+func (p *Passwords) Checks() int64 { return p.checks.Load() }
+
 // Check reports whether password matches hash. An empty hash (no such
-// account) is checked against a dummy hash of the same cost, so that the
-// answer takes as long as for a real account.
+// account, or one that signs in only through a provider) is checked against
+// a dummy hash of the same cost, so that the answer takes as long as for a
+// real account.
 func (p *Passwords) Check(ctx context.Context, hash, password string) (bool, error) {
 	if err := p.acquire(ctx); err != nil {
 		return false, err
 	}
 	defer p.release()
-	h := []byte(hash)
+	p.checks.Add(1)
+	h, pw := []byte(hash), prehash(password)
+	if bare, ok := strings.CutPrefix(hash, bareBcrypt); ok {
+		h, pw = []byte(bare), []byte(password)
+	}
 	if hash == "" {
 		h = p.dummy
 	}
-	err := bcrypt.CompareHashAndPassword(h, prehash(password))
+	err := p.compare(h, pw)
 	switch {
 	case err == nil:
 		return hash != "", nil

@@ -16,6 +16,12 @@ type Claims struct {
 	UserID string `json:"userId"`
 	Email  string `json:"email"`
 	Role   string `json:"role"`
+	// SessionVersion is the user's session version when the token was
+	// issued. Ending a user's sessions advances the stored version, which
+	// refuses every token issued before, however recent: unlike iat, which
+	// counts whole seconds, it orders a token issued in the same second as
+	// a password change correctly.
+	SessionVersion int64 `json:"sessionVersion,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -47,11 +53,11 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens,
 // TTL returns how long an issued token lives.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Issue returns a signed token for the user.
-func (t *Tokens) Issue(userID, email, role string) (string, error) {
+// Issue returns a signed token for the user at its current session version.
+func (t *Tokens) Issue(userID, email, role string, sessionVersion int64) (string, error) {
 	now := t.now()
 	claims := Claims{
-		UserID: userID, Email: email, Role: role,
+		UserID: userID, Email: email, Role: role, SessionVersion: sessionVersion,
 		RegisteredClaims: jwt.RegisteredClaims{
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),

@@ -51,6 +51,8 @@ func (f *fieldErrors) err() error {
 // checkText adds the type and length failures of one text member.
 func (f *fieldErrors) checkText(field string, t Text) {
 	switch {
+	case t.NotText:
+		f.add(field, ReasonNotText)
 	case t.WrongType:
 		f.add(field, "must be a string")
 	case tooLong(t.Trimmed()):
@@ -103,13 +105,16 @@ type ListInput struct {
 	Limit int // 1 to MaxLimit
 }
 
-// Paging defaults of every list.
+// Paging defaults. MaxPage keeps the offset, (page-1) × limit, within 32
+// bits on every engine: a page large enough would overflow it.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100
+	MaxPage      = 10_000_000
 )
 
-var errInvalidPaging = fail(keybox.Invalid, "page and limit must be positive integers")
+// ErrInvalidPaging answers a page or limit that is not an integer in range.
+var ErrInvalidPaging = fail(keybox.Invalid, fmt.Sprintf("page must be an integer from 1 to %d and limit a positive integer", MaxPage))
 
 // page turns a ListInput into a store page, applying the defaults.
 func (in *ListInput) page() (keybox.Page, error) {
@@ -119,8 +124,8 @@ func (in *ListInput) page() (keybox.Page, error) {
 	if in.Limit == 0 {
 		in.Limit = DefaultLimit
 	}
-	if in.Page < 1 || in.Limit < 1 {
-		return keybox.Page{}, errInvalidPaging
+	if in.Page < 1 || in.Page > MaxPage || in.Limit < 1 {
+		return keybox.Page{}, ErrInvalidPaging
 	}
 	in.Limit = min(in.Limit, MaxLimit)
 	return keybox.Page{Offset: (in.Page - 1) * in.Limit, Limit: in.Limit}, nil

@@ -63,23 +63,36 @@ func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func
 	}
 }
 
-// NewLicense is the body of POST /license/create.
+// IsKeyTaken reports an imported key refused because a license has it:
+// the answer that tells whether a key exists, which the rate limiter counts.
+func IsKeyTaken(err error) bool { return errors.Is(err, errKeyTaken) }
+
+// NewLicense is the body of POST /license/create. Members that are absent
+// take the project's policy.
 type NewLicense struct {
-	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the license runs, from its first activation."`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the license runs, from its first activation; the project's policy's when absent (Invalid duration when it has none)."`
 	ClientID    Text            `json:"clientId"`
 	ProjectID   Text            `json:"projectId"`
-	Services    json.RawMessage `json:"services" openapi:"array=Service" doc:"What the license covers; [\"Hosting\"] when absent."`
-	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats: the machines that may hold the key at once; 1 when absent."`
+	Services    json.RawMessage `json:"services" openapi:"arrayOrOne=Service" doc:"What the license covers: a list of services, or one service as a string; [\"Hosting\"] when absent."`
+	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats: the machines that may hold the key at once; the project's policy's when absent."`
 	Key         Text            `json:"key" openapi:"minLength=4,maxLength=128" doc:"A key to import; generated when absent."`
 	ProductName Text            `json:"productName" openapi:"maxLength=200" doc:"The product the key is for; otherwise the first activation that names one binds it."`
+	// RequireMachineID overrides the project's policy when present.
+	RequireMachineID *bool `json:"requireMachineId" doc:"Whether every activation and validation must send a machineId; the project's policy when absent."`
+	LicenseTerms
 }
 
 func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 // CreateLicense issues a PENDING license for one of the caller's projects.
+// It copies the project's policy, then applies the members sent.
 func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLicense) (keybox.License, error) {
-	if !in.Duration.In(MinDuration, MaxDuration) {
-		return keybox.License{}, errInvalidDuration
+	// Without a duration of its own, a license takes its project's; with
+	// no project named there is none to take.
+	if in.Duration.Present || in.ClientID.Blank() || in.ProjectID.Blank() {
+		if !in.Duration.In(MinDuration, MaxDuration) {
+			return keybox.License{}, errInvalidDuration
+		}
 	}
 	if in.ClientID.Blank() || in.ProjectID.Blank() {
 		return keybox.License{}, errClientProjectRequired
@@ -91,12 +104,8 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 			return keybox.License{}, errServicesRequired
 		}
 	}
-	seats := 1
-	if in.MaxMachines.Present {
-		if !in.MaxMachines.In(1, MaxMachinesCap) {
-			return keybox.License{}, errInvalidMaxMachines
-		}
-		seats = in.MaxMachines.Value
+	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
+		return keybox.License{}, errInvalidMaxMachines
 	}
 	if in.Key.Present && (in.Key.WrongType || !validImportedKey(in.Key.Value)) {
 		return keybox.License{}, errInvalidKey
@@ -105,9 +114,14 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 	if err != nil {
 		return keybox.License{}, err
 	}
+	var fe fieldErrors
+	own := in.LicenseTerms.check(&fe, "")
+	if err := fe.err(); err != nil {
+		return keybox.License{}, err
+	}
 	now := s.now()
 	p := keybox.Project{ID: in.ProjectID.Value, ClientID: in.ClientID.Value, OwnerID: owner.ID}
-	l := s.newLicense(p, in.Duration.Value, services, seats, now)
+	l := s.newLicense(p, in.Duration.Value, services, 1, now)
 	l.Key, l.ProductName = in.Key.Value, keybox.NullString(product)
 	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
 		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
@@ -120,6 +134,21 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 		if project.ClientID != p.ClientID {
 			return errProjectNotFound
 		}
+		applyPolicy(&l, project.Policy)
+		if in.Duration.Present {
+			l.Duration = in.Duration.Value
+		}
+		if l.Duration < MinDuration {
+			return errInvalidDuration // neither the license nor its project's policy says how long
+		}
+		l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)
+		if in.MaxMachines.Present {
+			l.MaxMachines = in.MaxMachines.Value
+		}
+		if in.RequireMachineID != nil {
+			l.RequireMachineID = *in.RequireMachineID
+		}
+		own.apply(&l)
 		return tx.CreateLicense(ctx, l)
 	})
 	if err != nil {
@@ -190,17 +219,28 @@ func ownLicenseForUpdate(ctx context.Context, tx keybox.Tx, owner keybox.User, k
 	return l, nil
 }
 
+// LicenseView is a license as its owner sees it: with its seats, each with
+// its lease's expiry, and how many of them hold a seat now (a seat whose
+// lease lapsed is listed until the sweep removes it, but holds nothing).
+type LicenseView struct {
+	License     keybox.License
+	Activations []keybox.Activation
+	SeatsInUse  int
+}
+
 // License returns one of the caller's licenses and its activations.
-func (s *Service) License(ctx context.Context, owner keybox.User, key string) (keybox.License, []keybox.Activation, error) {
+func (s *Service) License(ctx context.Context, owner keybox.User, key string) (LicenseView, error) {
 	l, err := ownLicense(ctx, s.store, owner, key)
 	if err != nil {
-		return keybox.License{}, nil, err
+		return LicenseView{}, err
 	}
 	acts, err := s.store.Activations(ctx, l.ID)
 	if err != nil {
-		return keybox.License{}, nil, fmt.Errorf("license activations: %w", err)
+		return LicenseView{}, fmt.Errorf("license activations: %w", err)
 	}
-	return present(l, s.clock()), acts, nil
+	now := s.clock()
+	s.showLeases(&l, acts)
+	return LicenseView{License: present(l, now), Activations: acts, SeatsInUse: s.seatsInUse(&l, acts, now)}, nil
 }
 
 // updateLicense runs change on the caller's license, locked, and stores the result.
@@ -244,21 +284,31 @@ func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key strin
 	})
 }
 
-// Renewal is the body of POST /license/renew/:key.
+// Renewal is the body of POST (or PATCH) /license/renew/:key.
 type Renewal struct {
-	Duration Int `json:"duration" openapi:"min=1,max=12" doc:"Months to add."`
+	// Duration is the months to add; when absent, the license's own
+	// duration, at most MaxDuration.
+	Duration Int `json:"duration" openapi:"min=1,max=12" doc:"Months to add; the license's own duration when absent."`
 }
 
 // Renew adds months to a license. Once its clock has started, expiry moves
 // to max(now, expiresAt) + n months and an EXPIRED license is ACTIVE again;
 // before, the months are added to its duration. Either way duration counts
-// every month sold.
+// every month sold, so a renewal without a duration repeats the original
+// term only until the first renewal: after it, it adds the total so far
+// (still at most MaxDuration).
 func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in Renewal) (keybox.License, error) {
-	if !in.Duration.In(MinDuration, MaxDuration) {
+	if in.Duration.Present && !in.Duration.In(MinDuration, MaxDuration) {
 		return keybox.License{}, errInvalidDuration
 	}
-	n := in.Duration.Value
 	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+		n := in.Duration.Value
+		if !in.Duration.Present {
+			n = min(l.Duration, MaxDuration)
+		}
+		if n < MinDuration {
+			return errInvalidDuration // nothing to repeat (an imported license): send a duration
+		}
 		l.Duration += n
 		if !clockStarted(*l) {
 			l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)
@@ -276,16 +326,31 @@ func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in R
 	})
 }
 
-// LicensePatch is the body of PATCH /license/:key.
+// LicensePatch is the body of PATCH /license/:key; absent members stay as
+// they are. Each overrides, for this license, what its project's policy
+// gave it.
 type LicensePatch struct {
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Only before the first activation (409 after: renew instead)."`
 	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats; never below the seats in use."`
-	Services    json.RawMessage `json:"services" openapi:"array=Service"`
+	Services    json.RawMessage `json:"services" openapi:"arrayOrOne=Service" doc:"What the license covers: a list of services, or one service as a string."`
 	ProductName Text            `json:"productName" openapi:"maxLength=200"`
+	// RequireMachineID, when present, replaces the license's own setting
+	// (whatever its project's policy says).
+	RequireMachineID *bool `json:"requireMachineId" doc:"Whether every activation and validation must send a machineId; replaces the license's setting."`
+	LicenseTerms
 }
 
-// PatchLicense changes a license's seats, services or product. Seats cannot
-// go below those in use.
+// errDurationStarted refuses to set the duration of a license whose clock
+// has started: its expiry moves by renewal.
+var errDurationStarted = fail(keybox.Conflict, "License has been activated; renew it to change its duration").With("field", "duration")
+
+// PatchLicense changes a license's duration (before its first activation),
+// seats, services, product, machine id requirement, lease, entitlements or
+// metadata. Seats cannot go below those in use.
 func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key string, in LicensePatch) (keybox.License, error) {
+	if in.Duration.Present && !in.Duration.In(MinDuration, MaxDuration) {
+		return keybox.License{}, errInvalidDuration
+	}
 	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
 		return keybox.License{}, errInvalidMaxMachines
 	}
@@ -300,13 +365,25 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 	if err != nil {
 		return keybox.License{}, err
 	}
+	var fe fieldErrors
+	own := in.LicenseTerms.check(&fe, "")
+	if err := fe.err(); err != nil {
+		return keybox.License{}, err
+	}
 	return s.updateLicense(ctx, owner, key, func(tx keybox.Tx, l *keybox.License) error {
+		if in.Duration.Present && in.Duration.Value != l.Duration {
+			if clockStarted(*l) {
+				return errDurationStarted
+			}
+			l.Duration, l.ExpiresAt = in.Duration.Value, addMonths(l.IssuedAt, in.Duration.Value)
+		}
+		own.apply(l)
 		if in.MaxMachines.Present {
 			acts, err := tx.Activations(ctx, l.ID)
 			if err != nil {
 				return err
 			}
-			if in.MaxMachines.Value < len(acts) {
+			if in.MaxMachines.Value < s.seatsInUse(l, acts, s.clock()) {
 				return errSeatsInUse
 			}
 			l.MaxMachines = in.MaxMachines.Value
@@ -316,6 +393,9 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 		}
 		if in.ProductName.Present {
 			l.ProductName = keybox.NullString(product)
+		}
+		if in.RequireMachineID != nil {
+			l.RequireMachineID = *in.RequireMachineID
 		}
 		return nil
 	})

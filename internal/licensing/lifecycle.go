@@ -47,10 +47,18 @@ func addMonths(t keybox.Time, months int) keybox.Time {
 func clockStarted(l keybox.License) bool { return !l.ActivatedAt.IsZero() }
 
 // parseServices reads a "services" member: a non-empty array of known
-// services, without repeats. ok is false for anything else.
+// services, without repeats, or one service as a plain string (as KeyBox's
+// own dashboard sends it). ok is false for anything else.
 func parseServices(raw json.RawMessage) (list []keybox.Service, ok bool) {
 	var names []string
-	if err := json.Unmarshal(raw, &names); err != nil || len(names) == 0 {
+	if err := json.Unmarshal(raw, &names); err != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return nil, false
+		}
+		names = []string{one}
+	}
+	if len(names) == 0 {
 		return nil, false
 	}
 	seen := map[keybox.Service]bool{}

@@ -32,8 +32,20 @@ type Config struct {
 	CacheTTL time.Duration
 	// CacheSize bounds the keys /validate holds in memory (DefaultCacheSize when 0).
 	CacheSize int
+	// CacheClock is the clock of the cache's TTL (time.Now when nil), apart
+	// from Now so that a test can age the cache without moving the dates.
+	CacheClock func() time.Time
 	// KeyRandom is the source of signing keys (crypto/rand when nil).
 	KeyRandom io.Reader
+	// FingerprintSecret keys the fingerprints that stand for license keys
+	// in logs; servers sharing a database should share it (each process
+	// draws its own when empty).
+	FingerprintSecret []byte
+	// SecretKey is the server's secret (at least MinSecretKeyLength bytes),
+	// kept outside the database: the private signing keys are stored
+	// encrypted with a key derived from it. Every server sharing a database
+	// needs the same one.
+	SecretKey []byte
 }
 
 // Service is the licensing service.
@@ -49,7 +61,9 @@ type Service struct {
 	cache        *licenseCache
 	counts       *counter
 	keyRandom    io.Reader
+	sealer       *sealer
 	keys         signingKeys
+	fingerprints keyFingerprints
 }
 
 // New returns a Service.
@@ -57,13 +71,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Passwords == nil || cfg.Tokens == nil {
 		return nil, errors.New("licensing: store, passwords and tokens are required")
 	}
+	sealer, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
+		fingerprints: newKeyFingerprints(cfg.FingerprintSecret),
+		sealer:       sealer,
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if cfg.CacheClock != nil {
+		s.cache.now = cfg.CacheClock
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

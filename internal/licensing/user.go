@@ -25,8 +25,13 @@ var (
 	errWrongPassword      = fail(keybox.Invalid, "Current password is incorrect")
 	errInvalidRole        = fail(keybox.Invalid, "Invalid role")
 	errLastAdmin          = fail(keybox.Conflict, "An installation needs at least one ADMIN")
+	errUserHasClients     = fail(keybox.Conflict, "User has clients; delete them first or pass ?cascade=true")
 	errInvalidName        = fail(keybox.Invalid, "Name must be a non-empty string of at most 200 characters")
 )
+
+// IsWrongPassword reports a password change refused for its current
+// password: a guess, which the rate limiter counts.
+func IsWrongPassword(err error) bool { return errors.Is(err, errWrongPassword) }
 
 // MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 8
@@ -137,27 +142,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, error) {
 	if !ok {
 		return Session{}, errInvalidCredentials
 	}
-	token, err := s.tokens.Issue(u.ID, u.Email, string(u.Role))
+	token, err := s.issue(u)
 	if err != nil {
 		return Session{}, err
 	}
 	return Session{Token: token, User: u}, nil
-}
-
-// Authenticate verifies a login token and returns its user, who must still exist.
-func (s *Service) Authenticate(ctx context.Context, token string) (keybox.User, error) {
-	claims, err := s.tokens.Verify(token)
-	if err != nil {
-		return keybox.User{}, errUnauthorized
-	}
-	u, err := s.store.UserByID(ctx, claims.UserID)
-	if errors.Is(err, keybox.ErrNotFound) {
-		return keybox.User{}, errUnauthorized
-	}
-	if err != nil {
-		return keybox.User{}, fmt.Errorf("authenticate: %w", err)
-	}
-	return u, nil
 }
 
 // Users lists every account; ADMIN only.
@@ -193,12 +182,14 @@ type UserPatch struct {
 }
 
 // UpdateUser changes an account: the caller's own, or any for an ADMIN. Only
-// an ADMIN changes roles, and the last ADMIN cannot be demoted.
+// an ADMIN changes roles, and the last ADMIN cannot be demoted. A change of
+// role ends the account's login tokens.
 func (s *Service) UpdateUser(ctx context.Context, caller keybox.User, id string, in UserPatch) (keybox.User, error) {
 	if caller.ID != id && caller.Role != keybox.RoleAdmin {
 		return keybox.User{}, errUserNotFound
 	}
 	var u keybox.User
+	endSessions := false
 	err := s.store.Update(ctx, func(tx keybox.Tx) error {
 		if err := tx.Lock(ctx, "users"); err != nil {
 			return err
@@ -233,10 +224,18 @@ func (s *Service) UpdateUser(ctx context.Context, caller keybox.User, id string,
 					return err
 				}
 				u.Role = role
+				endSessions = true
 			}
 		}
 		u.UpdatedAt = s.now()
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if endSessions {
+			// Tokens name the role they were issued for: a new role, new tokens.
+			return s.endSessions(ctx, tx, &u)
+		}
+		return nil
 	})
 	if errors.Is(err, keybox.ErrDuplicate) {
 		return keybox.User{}, errEmailRegistered
@@ -263,6 +262,42 @@ func (s *Service) keepOneAdmin(ctx context.Context, tx keybox.Tx, u keybox.User,
 	return errLastAdmin
 }
 
+// DeleteUser deletes an account; ADMIN only, and never the last ADMIN. A
+// user who owns clients stays unless cascade, which deletes their clients,
+// projects, licenses and activations with the account, in one transaction.
+// The account's login tokens end with it.
+func (s *Service) DeleteUser(ctx context.Context, caller keybox.User, id string, cascade bool) error {
+	if caller.Role != keybox.RoleAdmin {
+		return errForbidden
+	}
+	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+		if err := tx.Lock(ctx, "users"); err != nil {
+			return err
+		}
+		u, err := tx.UserByID(ctx, id)
+		if err != nil {
+			return storeErr(err, errUserNotFound, "delete user")
+		}
+		// As if demoted to no role at all: the last ADMIN stays.
+		if err := s.keepOneAdmin(ctx, tx, u, ""); err != nil {
+			return err
+		}
+		return tx.DeleteUser(ctx, id, cascade)
+	})
+	switch {
+	case errors.Is(err, keybox.ErrInUse):
+		return errUserHasClients
+	case errors.Is(err, keybox.ErrNotFound):
+		return errUserNotFound
+	case err != nil:
+		return err
+	}
+	if cascade {
+		s.licensesChanged()
+	}
+	return nil
+}
+
 // PasswordChange is the body of PATCH /auth/password.
 type PasswordChange struct {
 	CurrentPassword Text `json:"currentPassword"`
@@ -270,36 +305,62 @@ type PasswordChange struct {
 	ConfirmPassword Text `json:"confirm_password"`
 }
 
-// ChangePassword sets a new password for the caller, who must know the current one.
-func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in PasswordChange) error {
-	for _, f := range []Text{in.CurrentPassword, in.Password, in.ConfirmPassword} {
+// ChangePassword sets a new password for the caller, who must know the
+// current one; an account made through a sign-in provider, which has none,
+// sets its first without one. Every login token of the account ends with
+// the old password; the caller gets a fresh token to carry on with.
+func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in PasswordChange) (string, error) {
+	hasPassword := caller.PasswordHash != ""
+	fields := []Text{in.Password, in.ConfirmPassword}
+	if hasPassword {
+		fields = append(fields, in.CurrentPassword)
+	}
+	for _, f := range fields {
 		if f.WrongType || f.Value == "" {
-			return errAllFieldsRequired
+			return "", errAllFieldsRequired
 		}
 	}
 	if in.Password.Value != in.ConfirmPassword.Value {
-		return errPasswordsDiffer
+		return "", errPasswordsDiffer
 	}
 	if utf8.RuneCountInString(in.Password.Value) < MinPasswordLength {
-		return errPasswordTooShort
+		return "", errPasswordTooShort
 	}
-	ok, err := s.passwords.Check(ctx, caller.PasswordHash, in.CurrentPassword.Value)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errWrongPassword
+	if hasPassword {
+		ok, err := s.passwords.Check(ctx, caller.PasswordHash, in.CurrentPassword.Value)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", errWrongPassword
+		}
 	}
 	hash, err := s.passwords.Hash(ctx, in.Password.Value)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.store.Update(ctx, func(tx keybox.Tx) error {
-		u, err := tx.UserByID(ctx, caller.ID)
-		if err != nil {
+	var u keybox.User
+	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+		if err := tx.Lock(ctx, "users"); err != nil {
+			return err
+		}
+		var err error
+		if u, err = tx.UserByID(ctx, caller.ID); err != nil {
 			return storeErr(err, errUserNotFound, "change password")
 		}
+		if !hasPassword && u.PasswordHash != "" {
+			// A first password was set since the caller's request was
+			// authenticated: this one no longer skips the current password.
+			return errWrongPassword
+		}
 		u.PasswordHash, u.UpdatedAt = hash, s.now()
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.endSessions(ctx, tx, &u)
 	})
+	if err != nil {
+		return "", err
+	}
+	return s.issue(u)
 }

@@ -5,13 +5,16 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
@@ -29,14 +32,30 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Open connects to the database at url (postgres://…).
+// DefaultMaxConns is the size of the connection pool unless
+// sqlstore.Options.MaxConns says otherwise.
+const DefaultMaxConns = 20
+
+// IdleTimeout is how long a pooled connection may stay unused before it is
+// closed: a server shared with other tenants gets back what a quiet
+// KeyBox holds.
+const IdleTimeout = time.Minute
+
+// Open connects to the database at url (postgres://…) through a pool of at
+// most opts.MaxConns connections (DefaultMaxConns when zero).
 func Open(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Store, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(20)
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	size := opts.MaxConns
+	if size <= 0 {
+		size = DefaultMaxConns
+	}
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxIdleTime(IdleTimeout)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -65,6 +84,7 @@ func Dialect() sqlstore.Dialect {
 	}
 }
 
+// classify is the one place where PostgreSQL's errors get a meaning.
 func classify(err error) error {
 	var e *pgconn.PgError
 	if !errors.As(err, &e) {
@@ -75,6 +95,21 @@ func classify(err error) error {
 		return fmt.Errorf("%w (%v)", keybox.ErrDuplicate, err)
 	case "23503": // foreign_key_violation
 		return fmt.Errorf("%w (%v)", keybox.ErrInUse, err)
+	case "53300", // too_many_connections: the server's or the role's limit
+		"57P03": // cannot_connect_now: the server is starting or stopping
+		return fmt.Errorf("%w (%v)", keybox.ErrUnavailable, err)
 	}
 	return err
+}
+
+// connector classifies the errors of opening a connection, which database/sql
+// hands to whichever statement needed the connection.
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return conn, nil
 }

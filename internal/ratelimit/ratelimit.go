@@ -1,8 +1,10 @@
 // Package ratelimit counts events per key in fixed windows, like the
 // memory store of express-rate-limit that KeyBox used: a key's window opens
 // at its first event and lasts a fixed time; past the limit, the key is
-// refused until the window closes. The clock is injected, so tests move
-// time instead of sleeping.
+// refused until the window closes. A Limiter counts in one process; a Gate
+// counts in Counters that several servers share, and is passed before the
+// work it guards. The clock is injected, so tests move time instead of
+// sleeping.
 package ratelimit
 
 import (
@@ -101,16 +103,4 @@ func (l *Limiter) Take(key string) Status {
 	w := l.current(sh, key, now, true)
 	w.count++
 	return l.status(w, now)
-}
-
-// Exhausted reports, without counting, whether key has used up its window:
-// one more event would be over the limit.
-func (l *Limiter) Exhausted(key string) Status {
-	now := l.now()
-	sh := l.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	st := l.status(l.current(sh, key, now, false), now)
-	st.Allowed = st.Remaining > 0
-	return st
 }

@@ -37,6 +37,9 @@ type signupAnswer struct {
 }
 
 func (s *Server) signup(r *http.Request, _ keybox.User, in licensing.SignupInput) (signupAnswer, error) {
+	if err := s.admitSignup(r, strings.ToLower(strings.TrimSpace(in.Email.Value))); err != nil {
+		return signupAnswer{}, err
+	}
 	u, err := s.svc.Signup(r.Context(), in)
 	return signupAnswer{Message: "Signup successful", UserID: u.ID}, err
 }
@@ -49,16 +52,19 @@ type loginAnswer struct {
 	UserID  string      `json:"userId"`
 }
 
-// login checks the failure limits before the password, and counts a failure
-// against both the email and the client's address.
+// login counts a failure against the limits before the password is
+// checked, and gives it back when the login succeeds.
 func (s *Server) login(r *http.Request, _ keybox.User, in licensing.LoginInput) (loginAnswer, error) {
-	email, ip := strings.ToLower(strings.TrimSpace(in.Email.Value)), s.clientIP(r)
-	if err := s.admitLogin(email, ip); err != nil {
+	limits, err := s.holdLogin(r, strings.ToLower(strings.TrimSpace(in.Email.Value)))
+	if err != nil {
 		return loginAnswer{}, err
 	}
+	defer s.release(r, limits)
 	sess, err := s.svc.Login(r.Context(), in)
 	if keybox.IsCode(err, keybox.Unauthorized) {
-		s.loginFailed(email, ip)
+		if err := s.keep(r, limits); err != nil {
+			return loginAnswer{}, err
+		}
 	}
 	return loginAnswer{Message: "Login successful", Token: sess.Token, UserID: sess.User.ID, Role: sess.User.Role}, err
 }
@@ -98,6 +104,44 @@ type confirmation struct {
 	Message string `json:"message"`
 }
 
-func (s *Server) changePassword(r *http.Request, u keybox.User, in licensing.PasswordChange) (confirmation, error) {
-	return confirmation{Message: "Password updated successfully"}, s.svc.ChangePassword(r.Context(), u, in)
+// passwordChanged is the answer of PATCH /auth/password: every earlier
+// token of the account has ended, and the caller carries on with this one.
+type passwordChanged struct {
+	Message string `json:"message"`
+	Token   string `json:"token" doc:"A fresh login token; every earlier one of the account has ended."`
+}
+
+// changePassword counts a wrong current password against the limits before
+// it is checked, and gives it back when the password was right.
+func (s *Server) changePassword(r *http.Request, u keybox.User, in licensing.PasswordChange) (passwordChanged, error) {
+	limits, err := s.holdPasswordChange(r, u)
+	if err != nil {
+		return passwordChanged{}, err
+	}
+	defer s.release(r, limits)
+	token, err := s.svc.ChangePassword(r.Context(), u, in)
+	if licensing.IsWrongPassword(err) {
+		if err := s.keep(r, limits); err != nil {
+			return passwordChanged{}, err
+		}
+	}
+	return passwordChanged{Message: "Password updated successfully", Token: token}, err
+}
+
+// freshToken is the answer of POST /auth/refresh.
+type freshToken struct {
+	Token string `json:"token" doc:"A fresh login token for the same session."`
+}
+
+func (s *Server) refresh(r *http.Request, u keybox.User, _ none) (freshToken, error) {
+	token, err := s.svc.Refresh(r.Context(), u)
+	return freshToken{Token: token}, err
+}
+
+func (s *Server) logoutAll(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "Logged out everywhere"}, s.svc.LogoutAll(r.Context(), u)
+}
+
+func (s *Server) deleteUser(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "User deleted successfully"}, s.svc.DeleteUser(r.Context(), u, r.PathValue("id"), cascade(r))
 }

@@ -209,8 +209,13 @@ func TestUsersAdministration(t *testing.T) {
 		if r.body["user"].(map[string]any)["role"] != "ADMIN" {
 			t.Fatalf("role not changed: %s", r.raw)
 		}
+		// A change of role ends the account's tokens: log in again for the new one.
+		e.do("GET", "/auth/users", bob, nil).want(t, 401, "Unauthorized")
+		bob = e.login("bob@example.com")
 		e.do("GET", "/auth/users", bob, nil).want(t, 200, "")
 		e.do("PATCH", "/auth/users/"+adminID, admin, map[string]any{"role": "DEVELOPER"}).want(t, 200, "User updated successfully")
+		e.do("GET", "/auth/users", admin, nil).want(t, 401, "Unauthorized")
+		admin = e.login("admin@example.com")
 		e.do("GET", "/auth/users", admin, nil).want(t, 403, "Forbidden")
 	})
 }

@@ -92,7 +92,7 @@ func TestClientListGetPatchDelete(t *testing.T) {
 			t.Fatalf("q=C2: total %v, want 5 (c20-c24)", r.body["total"])
 		}
 		for _, q := range []string{"page=0", "limit=-1", "page=x"} {
-			e.do("GET", "/clients?"+q, token, nil).want(t, 400, "page and limit must be positive integers")
+			e.do("GET", "/clients?"+q, token, nil).want(t, 400, pagingMessage)
 		}
 
 		r = e.do("GET", "/clients/"+ids[0], token, nil).want(t, 200, "")

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/servertest"
@@ -28,6 +29,8 @@ type env struct {
 	store  keybox.Store
 	svc    *licensing.Service
 	clock  *servertest.Clock
+	// passwords counts the passwords the server checked.
+	passwords *auth.Passwords
 }
 
 type envOption func(*servertest.Options)
@@ -72,7 +75,7 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 		opt(&o)
 	}
 	s := servertest.New(t, store, o)
-	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock}
+	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock, passwords: s.Passwords}
 }
 
 // response is a decoded JSON answer.

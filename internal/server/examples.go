@@ -43,9 +43,10 @@ var examples = map[reflect.Type]any{
 	reflect.TypeFor[licenseChanged]():     licenseChanged{License: exampleLicense, Message: "License created"},
 	reflect.TypeFor[licenseDetail]():      licenseDetail{License: exampleLicense, Activations: []keybox.Activation{exampleSeat}},
 	reflect.TypeFor[verdict](): verdict{Valid: true, Status: licensing.VerdictActive, Duration: "12 months",
-		ExpiresAt: exampleExpiry.Millis()},
+		ExpiresAt: exampleExpiry.Millis(), Entitlements: []string{"pro"}},
 	reflect.TypeFor[activateAnswer](): activateAnswer{Success: true, Message: "License activated successfully",
-		MachineID: &exampleMachine, InstanceID: &exampleNoInstance, ActivatedAt: exampleTime, ExpiresAt: exampleExpiry},
+		MachineID: &exampleMachine, InstanceID: &exampleNoInstance, ActivatedAt: exampleTime, ExpiresAt: exampleExpiry,
+		Entitlements: []string{"pro"}, Metadata: json.RawMessage(`{"plan":"gold"}`)},
 }
 
 // exampleOf is t's example, or nil.

@@ -55,7 +55,7 @@ type health struct {
 
 // errUnavailable is /readyz's answer while the database does not answer or
 // its schema is not current.
-var errUnavailable = (&keybox.Error{Code: codeUnavailable, Message: "Database unavailable"}).With("status", "unavailable")
+var errUnavailable = (&keybox.Error{Code: codeNotReady, Message: "Database unavailable"}).With("status", "unavailable")
 
 // healthz answers while the process is up.
 func (s *Server) healthz(*http.Request, keybox.User, none) (health, error) {

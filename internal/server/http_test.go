@@ -186,7 +186,7 @@ func TestRequestLogs(t *testing.T) {
 		}
 		return nil
 	}
-	if l := find(missing.header.Get("X-Request-Id"), "request"); l == nil || l["status"] != 404.0 || l["path"] != "/nope" {
+	if l := find(missing.header.Get("X-Request-Id"), "request"); l == nil || l["status"] != 404.0 || l["path"] != "/*" {
 		t.Errorf("no access line for the 404 under its request id: %v", l)
 	}
 	if find(valid.header.Get("X-Request-Id"), "request") != nil {

@@ -8,27 +8,38 @@ import (
 // object, so there is nothing of another developer's to reach through them.
 // Public license API routes are here too: their key is the credential.
 var routesWithoutOwnedIDs = map[string]bool{
-	"GET /{$}":             true,
-	"GET /healthz":         true,
-	"GET /readyz":          true,
-	"POST /auth/signup":    true,
-	"POST /auth/login":     true,
-	"GET /auth/me":         true,
-	"GET /auth/users":      true,
-	"PATCH /auth/password": true,
-	"POST /clients":        true,
-	"GET /clients":         true,
-	"GET /license/me":      true,
-	"GET /dashboard/stats": true,
-	"GET /openapi.json":    true,
-	"GET /metrics":         true,
-	"GET /app/":            true, // the dashboard's page and assets
-	"GET /app":             true,
+	"GET /{$}":              true,
+	"GET /healthz":          true,
+	"GET /readyz":           true,
+	"POST /auth/signup":     true,
+	"POST /auth/login":      true,
+	"GET /auth/me":          true,
+	"GET /auth/users":       true,
+	"PATCH /auth/password":  true,
+	"POST /auth/refresh":    true,
+	"POST /auth/logout-all": true,
+	"POST /clients":         true,
+	"GET /clients":          true,
+	"GET /license/me":       true,
+	"GET /dashboard/stats":  true,
+	"GET /openapi.json":     true,
+	"GET /metrics":          true,
+	"GET /app/":             true, // the dashboard's page and assets
+	"GET /app":              true,
+	// Signing in through a provider: the browser's own flow, and a
+	// one-time code that is the credential of the account it names.
+	"GET /auth/providers":       true,
+	"GET /auth/google":          true,
+	"GET /auth/google/callback": true,
+	"GET /auth/oidc":            true,
+	"GET /auth/oidc/callback":   true,
+	"POST /auth/exchange":       true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,
 	"POST /validate/activate":   true,
 	"POST /validate/deactivate": true,
 	"POST /validate/checkout":   true,
+	"POST /validate/heartbeat":  true,
 	"GET /validate/public-keys": true,
 	"POST /license/{$}":         true,
 	"POST /license/activate":    true,
@@ -62,13 +73,19 @@ func TestTenantIsolation(t *testing.T) {
 		snapshot := func() string {
 			return string(e.do("GET", "/dashboard", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/license/"+key, ada, nil).want(t, 200, "").raw) +
-				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw)
+				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw)
 		}
 		before := snapshot()
 
 		probes := map[string][]probe{
 			"PATCH /auth/users/{id}": {
 				{"PATCH", "/auth/users/" + adaID, map[string]any{"name": "Mallory", "email": "mallory@example.com"}, 404, "User not found", ""},
+			},
+			// Deleting accounts is for ADMINs: a developer is refused whatever the id.
+			"DELETE /auth/users/{id}": {
+				{"DELETE", "/auth/users/" + adaID, nil, 403, "Forbidden", ""},
+				{"DELETE", "/auth/users/" + adaID + "?cascade=true", nil, 403, "Forbidden", ""},
 			},
 			"GET /license/user/{id}": {{"GET", "/license/user/" + adaID, nil, 404, "User not found", ""}},
 			"GET /clients/{id}":      {{"GET", "/clients/" + client, nil, 404, "Client not found", ""}},
@@ -85,6 +102,12 @@ func TestTenantIsolation(t *testing.T) {
 				{"GET", "/projects/" + project, nil, 404, "Project not found", ""},
 			},
 			"PATCH /projects/{id}": {{"PATCH", "/projects/" + project, map[string]any{"name": "Stolen"}, 404, "Project not found", ""}},
+			"GET /projects/{id}/policy": {
+				{"GET", "/projects/" + project + "/policy", nil, 404, "Project not found", ""},
+			},
+			"PATCH /projects/{id}/policy": {
+				{"PATCH", "/projects/" + project + "/policy", map[string]any{"requireMachineId": true}, 404, "Project not found", ""},
+			},
 			"DELETE /projects/{id}": {
 				{"DELETE", "/projects/" + project, nil, 404, "Project not found", ""},
 				{"DELETE", "/projects/" + project + "?cascade=true", nil, 404, "Project not found", ""},
@@ -101,6 +124,10 @@ func TestTenantIsolation(t *testing.T) {
 			"PATCH /license/{key}":        {{"PATCH", "/license/" + key, map[string]any{"maxMachines": 9}, 404, "License not found", ""}},
 			"PATCH /license/revoke/{key}": {{"PATCH", "/license/revoke/" + key, nil, 404, "License not found", ""}},
 			"POST /license/renew/{key}":   {{"POST", "/license/renew/" + key, map[string]any{"duration": 12}, 404, "License not found", ""}},
+			"PATCH /license/renew/{key}": {
+				{"PATCH", "/license/renew/" + key, map[string]any{"duration": 12}, 404, "License not found", ""},
+				{"PATCH", "/license/renew/" + key, nil, 404, "License not found", ""},
+			},
 			"DELETE /license/{key}/activations/{activationId}": {
 				{"DELETE", "/license/" + key + "/activations/" + activation, nil, 404, "License not found", ""},
 				{"DELETE", "/license/" + bobKey + "/activations/" + activation, nil, 404, "Activation not found", ""},

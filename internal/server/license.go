@@ -17,6 +17,7 @@ type licenseChanged struct {
 type licenseDetail struct {
 	Activations []keybox.Activation `json:"activations"`
 	License     keybox.License      `json:"license"`
+	SeatsInUse  int                 `json:"seatsInUse" doc:"Seats held now: activations whose lease has not lapsed."`
 }
 
 // licenseList is a page of licenses.
@@ -42,7 +43,22 @@ type userLicenses struct {
 }
 
 func (s *Server) createLicense(r *http.Request, u keybox.User, in licensing.NewLicense) (licenseChanged, error) {
+	var limits held
+	if in.Key.Present {
+		// A 409 tells whether any license has the key: counted, so that
+		// nobody can probe other developers' keys through it.
+		var err error
+		if limits, err = s.holdImportedKey(r, u); err != nil {
+			return licenseChanged{}, err
+		}
+		defer s.release(r, limits)
+	}
 	l, err := s.svc.CreateLicense(r.Context(), u, in)
+	if licensing.IsKeyTaken(err) {
+		if err := s.keep(r, limits); err != nil {
+			return licenseChanged{}, err
+		}
+	}
 	return licenseChanged{Message: "License created", License: l}, err
 }
 
@@ -59,8 +75,8 @@ func (s *Server) listLicenses(r *http.Request, u keybox.User, _ none) (licenseLi
 }
 
 func (s *Server) getLicense(r *http.Request, u keybox.User, _ none) (licenseDetail, error) {
-	l, acts, err := s.svc.License(r.Context(), u, r.PathValue("key"))
-	return licenseDetail{License: l, Activations: acts}, err
+	v, err := s.svc.License(r.Context(), u, r.PathValue("key"))
+	return licenseDetail{License: v.License, Activations: v.Activations, SeatsInUse: v.SeatsInUse}, err
 }
 
 func (s *Server) toggleRevoke(r *http.Request, u keybox.User, _ none) (licenseToggled, error) {

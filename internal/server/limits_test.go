@@ -77,30 +77,6 @@ func TestBusyHonestClientIsServed(t *testing.T) {
 	e.do("POST", "/validate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
 }
 
-func TestLoginThrottle(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t), withRateLimits("127.0.0.0/8"))
-	e.signup("Ada", "ada@example.com")
-	wrong := map[string]any{"email": "ada@example.com", "password": "wrong password"}
-	for i := range 10 {
-		e.doFrom("POST", "/auth/login", map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", i)}, wrong).want(t, 401, "Invalid credentials")
-	}
-	// Ten failures for this email, each from another address: the email is throttled.
-	want429(t, e.doFrom("POST", "/auth/login", map[string]string{"X-Forwarded-For": "198.51.100.200"},
-		map[string]any{"email": "ada@example.com", "password": "correct horse"}), "900")
-	// Ten failures from one address, each for another email: the address is throttled.
-	for i := range 10 {
-		e.doFrom("POST", "/auth/login", map[string]string{"X-Forwarded-For": "203.0.113.9"},
-			map[string]any{"email": fmt.Sprintf("nobody%d@example.com", i), "password": "x"}).want(t, 401, "Invalid credentials")
-	}
-	e.signup("Bob", "bob@example.com")
-	want429(t, e.doFrom("POST", "/auth/login", map[string]string{"X-Forwarded-For": "203.0.113.9"},
-		map[string]any{"email": "bob@example.com", "password": "correct horse"}), "900")
-	e.doFrom("POST", "/auth/login", map[string]string{"X-Forwarded-For": "203.0.113.10"},
-		map[string]any{"email": "bob@example.com", "password": "correct horse"}).want(t, 200, "Login successful")
-	e.clock.Add(15 * time.Minute)
-	e.doFrom("POST", "/auth/login", nil, map[string]any{"email": "ada@example.com", "password": "correct horse"}).want(t, 200, "Login successful")
-}
-
 // TestForwardedForOnlyFromTrustedProxies: X-Forwarded-For decides the
 // client's address only when the peer is a trusted proxy.
 func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {

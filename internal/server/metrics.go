@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,8 @@ func newMetrics() *metrics {
 		validations: make(map[string]*atomic.Uint64),
 	}
 	for _, v := range []string{licensing.VerdictActive, licensing.VerdictInvalid, licensing.VerdictRevoked, licensing.VerdictPending,
-		licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch} {
+		licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch,
+		licensing.VerdictEntitlementsMissing} {
 		m.validations[v] = new(atomic.Uint64)
 	}
 	return m
@@ -56,7 +58,7 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	k := requestKey{route, method, status}
+	k := requestKey{route, methodLabel(method), status}
 	m.mu.RLock()
 	c, h := m.requests[k], m.durations[route]
 	m.mu.RUnlock()
@@ -79,6 +81,31 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	h.count.Add(1)
 	h.sumNano.Add(uint64(d.Nanoseconds()))
 }
+
+// methodLabel is the method as /metrics shows it. Any token is a method to
+// net/http, so a client making up a new one for every request would add a
+// series each time, for as long as the process lives: all but the standard
+// methods count as "OTHER".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+// labelValue escapes a label value as the text exposition format wants:
+// backslash, double quote and line feed, nothing else (Go's %q would also
+// escape other bytes, in forms the format does not know).
+func labelValue(v string) string {
+	if !strings.ContainsAny(v, "\\\"\n") {
+		return v
+	}
+	return labelEscaper.Replace(v)
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func (m *metrics) validated(status string) {
 	if c := m.validations[status]; c != nil {
@@ -121,7 +148,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.
 	fmt.Fprintln(bw, "# TYPE keybox_http_requests_total counter")
 	m.mu.RLock()
 	for _, k := range reqs {
-		fmt.Fprintf(bw, "keybox_http_requests_total{route=%q,method=%q,status=\"%d\"} %d\n", k.route, k.method, k.status, m.requests[k].Load())
+		fmt.Fprintf(bw, "keybox_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %d\n", labelValue(k.route), labelValue(k.method), k.status, m.requests[k].Load())
 	}
 	m.mu.RUnlock()
 
@@ -131,15 +158,16 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.
 		m.mu.RLock()
 		h := m.durations[route]
 		m.mu.RUnlock()
+		label := labelValue(route)
 		var cum uint64
 		for i, le := range latencyBuckets {
 			cum += h.buckets[i].Load()
-			fmt.Fprintf(bw, "keybox_http_request_duration_seconds_bucket{route=%q,le=%q} %d\n", route, strconv.FormatFloat(le, 'g', -1, 64), cum)
+			fmt.Fprintf(bw, "keybox_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %d\n", label, strconv.FormatFloat(le, 'g', -1, 64), cum)
 		}
 		cum += h.buckets[len(latencyBuckets)].Load()
-		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", route, cum)
-		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_sum{route=%q} %s\n", route, strconv.FormatFloat(float64(h.sumNano.Load())/1e9, 'g', -1, 64))
-		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_count{route=%q} %d\n", route, h.count.Load())
+		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %d\n", label, cum)
+		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_sum{route=\"%s\"} %s\n", label, strconv.FormatFloat(float64(h.sumNano.Load())/1e9, 'g', -1, 64))
+		fmt.Fprintf(bw, "keybox_http_request_duration_seconds_count{route=\"%s\"} %d\n", label, h.count.Load())
 	}
 
 	fmt.Fprintln(bw, "# HELP keybox_validations_total Validations answered, by result.")
@@ -150,15 +178,16 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.
 	}
 	sort.Strings(results)
 	for _, k := range results {
-		fmt.Fprintf(bw, "keybox_validations_total{result=%q} %d\n", k, m.validations[k].Load())
+		fmt.Fprintf(bw, "keybox_validations_total{result=\"%s\"} %d\n", labelValue(k), m.validations[k].Load())
 	}
 
 	st := s.svc.StoreStats()
+	engine := labelValue(st.Engine)
 	gauge := func(name, help string, v float64) {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s{engine=%q} %s\n", name, help, name, name, st.Engine, strconv.FormatFloat(v, 'g', -1, 64))
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s{engine=\"%s\"} %s\n", name, help, name, name, engine, strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	counter := func(name, help string, v float64) {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s counter\n%s{engine=%q} %s\n", name, help, name, name, st.Engine, strconv.FormatFloat(v, 'g', -1, 64))
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s counter\n%s{engine=\"%s\"} %s\n", name, help, name, name, engine, strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	gauge("keybox_db_open_connections", "Open database connections.", float64(st.OpenConnections))
 	gauge("keybox_db_in_use_connections", "Database connections in use.", float64(st.InUse))

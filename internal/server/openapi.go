@@ -120,7 +120,9 @@ JSON in and out. Ids are 24 lower-case hex characters; times are RFC 3339 UTC wi
 An error is {"message": "<sentence>"}, with the members its response lists; each response names the sentences it may carry. ` +
 	`A 500 is {"message": "Internal server error", "requestId"}, the id under which its cause is logged (also sent as X-Request-Id). ` +
 	`Besides what each operation lists: an unknown path answers 404 "Not found", a known path with another method 405 "Method not allowed" (with Allow), ` +
-	`and a body over 1 MiB 413 "Request body too large".`
+	`and a body over 1 MiB 413 "Request body too large". ` +
+	`A string that is not text (it holds NUL or is not valid UTF-8), in a body, a path or a query string, is refused with 400 "Validation error" naming where it was. ` +
+	`When the database has no connection to spare, an operation that needs it answers 503 "Service temporarily unavailable" with Retry-After: try again shortly.`
 
 // errorShapes are the component schemas of error bodies.
 var errorShapes = map[string]*schema{
@@ -168,7 +170,8 @@ const (
 var headers = map[string]*header{
 	"KeyBox-Signature": {Description: "The answer's signature, when the request carried a nonce (docs/offline-licensing.md).",
 		Schema: &schema{Type: "string"}},
-	"Retry-After":         {Description: "Seconds until the limit's window ends.", Schema: &schema{Type: "integer"}},
+	"Location":            {Description: "Where the browser goes next.", Schema: &schema{Type: "string"}},
+	"Retry-After":         {Description: "Seconds to wait before trying again: until a rate limit's window ends, or a moment for a busy database.", Schema: &schema{Type: "integer"}},
 	"RateLimit-Limit":     {Description: "Requests allowed in the window.", Schema: &schema{Type: "integer"}},
 	"RateLimit-Remaining": {Description: "Requests left in the window.", Schema: &schema{Type: "integer"}},
 	"RateLimit-Reset":     {Description: "Seconds until the window ends.", Schema: &schema{Type: "integer"}},
@@ -177,6 +180,15 @@ var headers = map[string]*header{
 // authFailures are the answers of a route that needs a login token, in the
 // order the token is checked.
 var authFailures = unauthorized("No token provided", "Invalid token format", "Unauthorized")
+
+var (
+	// notText is the 400 of a string that is not text (it holds NUL or is
+	// not valid UTF-8) in a body member, a path or query parameter, naming it.
+	notText = invalidFields
+	// busy is the 503 of a route whose database had no connection to spare
+	// in time; Retry-After says when to try again.
+	busy = failure{http.StatusServiceUnavailable, shapeError, []string{"Service temporarily unavailable"}}
+)
 
 // openAPI returns the document, built once: it describes the table, which
 // is the same for every server. The table is code, so a mistake in it fails
@@ -287,13 +299,16 @@ func success(rt *route, sc *schemas) *response {
 		r.Content = map[string]*mediaType{"text/plain": {Schema: &schema{Type: "string"}}}
 	case reflect.TypeFor[openAPIDocument]():
 		r.Content = map[string]*mediaType{"application/json": {Schema: &schema{Type: "object", Description: "An OpenAPI 3.1 document."}}}
+	case reflect.TypeFor[browserRedirect]():
+		r.Headers["Location"] = headerRef("Location")
 	default:
 		r.Content = map[string]*mediaType{"application/json": {Schema: sc.of(out), Example: exampleOf(out)}}
 	}
 	if rt.signed {
 		r.Headers["KeyBox-Signature"] = headerRef("KeyBox-Signature")
 	}
-	if rt.access == AccessPublic && slices.ContainsFunc(rt.errors, func(f failure) bool { return f.shape == shapeLimited }) {
+	// The license API's limits send their headers with every answer.
+	if rt.tag == tagLicenseAPI && slices.ContainsFunc(rt.errors, func(f failure) bool { return f.shape == shapeLimited }) {
 		for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
 			r.Headers[h] = headerRef(h)
 		}
@@ -314,8 +329,14 @@ func failuresOf(rt *route) []failure {
 		all = append(all, badRequest("Invalid JSON body"),
 			failure{http.StatusRequestEntityTooLarge, shapeError, []string{"Request body too large"}})
 	}
+	if rt.handler.in != nil || rt.tag != tagLicenseAPI {
+		all = append(all, notText) // in the body, the path or the query string
+	}
 	if rt.access != AccessPublic {
 		all = append(all, authFailures)
+	}
+	if !rt.stateless && rt.handler.out != reflect.TypeFor[browserRedirect]() {
+		all = append(all, busy) // a redirect says any failure in its Location
 	}
 	all = append(all, failure{http.StatusInternalServerError, shapeInternal, []string{"Internal server error"}})
 	var merged []failure
@@ -333,7 +354,11 @@ func failuresOf(rt *route) []failure {
 			merged = append(merged, failure{status: f.status, shape: f.shape, messages: slices.Clone(f.messages)})
 			continue
 		}
-		merged[i].messages = append(merged[i].messages, f.messages...)
+		for _, m := range f.messages {
+			if !slices.Contains(merged[i].messages, m) {
+				merged[i].messages = append(merged[i].messages, m)
+			}
+		}
 		if !strings.Contains(","+merged[i].shape+",", ","+f.shape+",") {
 			merged[i].shape += "," + f.shape
 		}
@@ -359,14 +384,29 @@ func (f failure) response(rt *route) *response {
 		}
 	}
 	r.Content = map[string]*mediaType{"application/json": {Schema: s}}
-	switch {
-	case f.status == http.StatusTooManyRequests:
-		r.Headers = map[string]*header{}
+	r.Headers = map[string]*header{}
+	switch f.status {
+	case http.StatusTooManyRequests:
 		for _, h := range []string{"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
 			r.Headers[h] = headerRef(h)
 		}
-	case rt.signed && f.status < http.StatusInternalServerError && f.status != http.StatusRequestEntityTooLarge:
-		r.Headers = map[string]*header{"KeyBox-Signature": headerRef("KeyBox-Signature")}
+	case http.StatusServiceUnavailable:
+		if !rt.stateless {
+			r.Headers["Retry-After"] = headerRef("Retry-After")
+		}
+	}
+	// The license API signs its refusals for a nonce as it signs its
+	// successes; a rate limit, a body too large and a 500 are answered
+	// before, or apart from, that.
+	switch f.status {
+	case http.StatusTooManyRequests, http.StatusRequestEntityTooLarge, http.StatusInternalServerError:
+	default:
+		if rt.signed {
+			r.Headers["KeyBox-Signature"] = headerRef("KeyBox-Signature")
+		}
+	}
+	if len(r.Headers) == 0 {
+		r.Headers = nil
 	}
 	return r
 }

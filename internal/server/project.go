@@ -65,3 +65,24 @@ func (s *Server) renameProject(r *http.Request, u keybox.User, in licensing.Proj
 func (s *Server) deleteProject(r *http.Request, u keybox.User, _ none) (confirmation, error) {
 	return confirmation{Message: "Project deleted successfully"}, s.svc.DeleteProject(r.Context(), u, r.PathValue("id"), cascade(r))
 }
+
+// policyAnswer is a project's policy.
+type policyAnswer struct {
+	Policy keybox.Policy `json:"policy"`
+}
+
+func (s *Server) getPolicy(r *http.Request, u keybox.User, _ none) (policyAnswer, error) {
+	p, err := s.svc.Policy(r.Context(), u, r.PathValue("id"))
+	return policyAnswer{Policy: p}, err
+}
+
+// policyChanged is a project's policy after a change.
+type policyChanged struct {
+	Message string        `json:"message"`
+	Policy  keybox.Policy `json:"policy"`
+}
+
+func (s *Server) patchPolicy(r *http.Request, u keybox.User, in licensing.PolicyPatch) (policyChanged, error) {
+	p, err := s.svc.PatchPolicy(r.Context(), u, r.PathValue("id"), in)
+	return policyChanged{Message: "Policy updated", Policy: p}, err
+}

@@ -52,11 +52,10 @@ func TestActivate(t *testing.T) {
 					r.str("expiresAt") != activated.AddDate(0, 3, 0).Format("2006-01-02T15:04:05.000Z") {
 					t.Fatalf("times: %s (activated at %v; created at %v)", r.raw, activated, start)
 				}
-				// Idempotent on the same machine; older SDKs that send fewer fields match too.
+				// Idempotent on the same machine; an SDK that sends no instance id matches too.
 				for _, body := range []map[string]any{
 					{"key": key, "machineId": "m1", "instanceId": "i1"},
 					{"key": key, "machineId": "m1"},
-					{"key": key},
 				} {
 					r = e.do("POST", path, "", body).want(t, 200, "License already activated on this machine")
 					if r.str("activatedAt") != activated.Format("2006-01-02T15:04:05.000Z") || r.str("expiresAt") == "" {
@@ -65,6 +64,9 @@ func TestActivate(t *testing.T) {
 				}
 				e.do("POST", path, "", map[string]any{"key": key, "machineId": "m2"}).want(t, 403, "License already activated on another machine")
 				e.do("POST", path, "", map[string]any{"key": key, "machineId": "m1", "instanceId": "i2"}).want(t, 403, "License already activated on another instance")
+				// No machine id is not a wildcard: it is another machine than m1.
+				e.do("POST", path, "", map[string]any{"key": key}).want(t, 403, "License already activated on another machine")
+				e.do("POST", path, "", map[string]any{"key": key, "instanceId": "i1"}).want(t, 403, "License already activated on another machine")
 
 				// Expired: stored, or ACTIVE past expiry.
 				e.clock.Add(4 * 31 * 24 * time.Hour)
@@ -106,9 +108,11 @@ func TestValidate(t *testing.T) {
 				if r.body["duration"] != "3 months" || r.body["expiresAt"] != float64(e.clock.Now().AddDate(0, 3, 0).UnixMilli()) {
 					t.Fatalf("valid answer: %s", r.raw)
 				}
-				// Every generation of SDK: key only, key and machine.
-				check(map[string]any{"key": key}, "active", "")
+				// Every generation of SDK: key and machine, with or without the
+				// instance; a request without the machine id is not the machine's.
 				check(map[string]any{"key": key, "machineId": "m1"}, "active", "")
+				check(map[string]any{"key": key}, "machine_mismatch", "License is not valid for this machine")
+				check(map[string]any{"key": key, "instanceId": "i1"}, "machine_mismatch", "License is not valid for this machine")
 				check(map[string]any{"key": key, "machineId": "m2"}, "machine_mismatch", "License is not valid for this machine")
 				check(map[string]any{"key": key, "machineId": "m1", "instanceId": "i2"}, "instance_mismatch", "License is not valid for this instance")
 

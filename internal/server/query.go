@@ -4,11 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
-
-var errInvalidPaging = &keybox.Error{Code: keybox.Invalid, Message: "page and limit must be positive integers"}
 
 // listInput reads q, page and limit from the query string.
 func listInput(r *http.Request) (licensing.ListInput, error) {
@@ -24,7 +21,7 @@ func listInput(r *http.Request) (licensing.ListInput, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return in, errInvalidPaging
+			return in, licensing.ErrInvalidPaging
 		}
 		*p.dst = n
 	}

@@ -10,12 +10,15 @@ import (
 	"sync"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
 // Codes that exist only at the HTTP layer.
 const (
-	codeTooLarge    keybox.Code = "too_large"
-	codeUnavailable keybox.Code = "unavailable"
+	codeTooLarge keybox.Code = "too_large"
+	// codeNotReady is /readyz's 503: a state of the server, not an answer
+	// to retry as keybox.Unavailable's is.
+	codeNotReady keybox.Code = "not_ready"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -27,9 +30,14 @@ var statusOf = map[keybox.Code]int{
 	keybox.Conflict:     http.StatusConflict,
 	keybox.RateLimited:  http.StatusTooManyRequests,
 	keybox.Internal:     http.StatusInternalServerError,
+	keybox.Unavailable:  http.StatusServiceUnavailable,
 	codeTooLarge:        http.StatusRequestEntityTooLarge,
-	codeUnavailable:     http.StatusServiceUnavailable,
+	codeNotReady:        http.StatusServiceUnavailable,
 }
+
+// retryUnavailable is the Retry-After, in seconds, of a 503: the database
+// had no connection to spare, which a moment usually cures.
+const retryUnavailable = "2"
 
 // Errors of a request the server cannot read, whatever its route.
 var (
@@ -75,10 +83,17 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 	var e *keybox.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == keybox.Internal {
 		id := requestID(w)
-		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("requestId", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("error", err))
+		attrs := []slog.Attr{slog.String("requestId", id), slog.String("method", r.Method)}
+		attrs = append(s.addressed(r, attrs), slog.Any("error", err))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", attrs...)
 		return http.StatusInternalServerError, map[string]any{"message": "Internal server error", "requestId": id}
+	}
+	if e.Code == keybox.Unavailable {
+		// Not the client's doing: say when to come back, and tell the operator.
+		w.Header().Set("Retry-After", retryUnavailable)
+		attrs := []slog.Attr{slog.String("requestId", requestID(w)), slog.String("method", r.Method)}
+		attrs = append(s.addressed(r, attrs), slog.Any("error", err))
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "request refused: database busy", attrs...)
 	}
 	body := make(map[string]any, len(e.Fields)+len(extra)+1)
 	for k, v := range extra {
@@ -94,6 +109,7 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 // decode reads a JSON object body into v. An empty body is an empty object
 // (curl -X POST with no data). A member of the wrong type becomes a
 // validation error naming it; anything unparseable is "Invalid JSON body".
+// A string that is not text is refused as nonTextMember says.
 func decode(r *http.Request, v any) error { return decodeBody(r, v, false) }
 
 // decodePublic is decode for the public license API, where a member of the
@@ -133,6 +149,11 @@ func decodeBody(r *http.Request, v any, lenient bool) error {
 		}
 		if !lenient {
 			return validationError(typeErr.Field, "must be "+kindName(typeErr.Type))
+		}
+	}
+	if !licensing.IsJSONText(body) {
+		if name := nonTextMember(body, v); name != "" {
+			return validationError(name, licensing.ReasonNotText)
 		}
 	}
 	return nil

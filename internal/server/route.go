@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
 // route is one endpoint of the API, declared once in routes.go. The mux
@@ -40,6 +41,9 @@ type route struct {
 	signed bool
 	// page marks the dashboard's pages: routed, but not part of the API.
 	page bool
+	// stateless routes never answer the 503 of a busy database: they use
+	// none, or, as /readyz, answer a 503 of their own.
+	stateless bool
 }
 
 // Access says who may call a route. API tokens, scoped to read or to write,
@@ -157,25 +161,34 @@ func (s *Server) register(table []route) {
 	}
 }
 
-// adapt is the one adapter between a route and net/http: it authenticates
-// the caller when the route needs one, runs the handler, and answers the
-// error it returns. It allocates nothing of its own, so the public license
-// API's hot path costs what its handler costs.
+// adapt is the one adapter between a route and net/http: it refuses a path
+// or query string that is not text, authenticates the caller when the route
+// needs one, runs the handler, and answers the error it returns. It
+// allocates nothing of its own, so the public license API's hot path costs
+// what its handler costs.
 func (s *Server) adapt(rt *route) http.Handler {
 	status := rt.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	serve, env := rt.handler.serve, rt.envelope
+	checkQuery := rt.tag != tagLicenseAPI
 	if rt.access == AccessPublic {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := serve(w, r, keybox.User{}, status); err != nil {
+			err := refuseNonText(r, checkQuery)
+			if err == nil {
+				err = serve(w, r, keybox.User{}, status)
+			}
+			if err != nil {
 				s.answerError(w, r, env, err)
 			}
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.authenticate(r)
+		u, err := keybox.User{}, refuseNonText(r, checkQuery)
+		if err == nil {
+			u, err = s.authenticate(r)
+		}
 		if err == nil {
 			err = serve(w, r, u, status)
 		}
@@ -183,6 +196,15 @@ func (s *Server) adapt(rt *route) http.Handler {
 			s.answerError(w, r, env, err)
 		}
 	})
+}
+
+// refuseNonText is the 400 of a path or query string that is not text
+// (see nonText), or nil.
+func refuseNonText(r *http.Request, checkQuery bool) error {
+	if name := nonText(r, checkQuery); name != "" {
+		return validationError(name, licensing.ReasonNotText)
+	}
+	return nil
 }
 
 // Routes returns every registered pattern, e.g. "GET /clients/{id}", so that

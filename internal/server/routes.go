@@ -25,17 +25,22 @@ const (
 //
 // Each entry's errors are those of its own rules; the document adds the
 // answers every route of its kind gives: 400 "Invalid JSON body" and 413 for
-// a body, 401 without a valid token, 500.
+// a body, 400 "Validation error" for text that is not text, 401 without a
+// valid token, 503 when the database is busy (unless the entry is
+// stateless), 500.
 func (s *Server) routes() []route {
 	// Validating and activating a key are also served under the paths of
-	// KeyBox's older SDKs (aliases, in the table below).
+	// KeyBox's older SDKs, and renewing under the method of its newer
+	// servers (aliases, in the table below).
 	validate := route{pattern: "POST /validate", id: "validateLicense", tag: tagLicenseAPI, access: AccessPublic,
 		summary: "Validate a key on this machine (applications call it every few minutes)",
 		about: "Every refusal of the key is a 200 with valid false, a status and a message. " +
+			"With entitlements, a license that lacks any of those codes is not valid (entitlements_missing, with them in missing). " +
 			"With a nonce, the answer is signed (KeyBox-Signature) so that an application holding the public keys rejects a forged or replayed one.",
 		handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
 		envelope: validFalse, signed: true,
-		errors: []failure{badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"), rateLimited}}
+		errors: []failure{badRequest("License key is required", "Machine ID is required", "Invalid nonce: use 8 to 256 printable characters"),
+			invalidFields, rateLimited}}
 	activate := route{pattern: "POST /validate/activate", id: "activateLicense", tag: tagLicenseAPI, access: AccessPublic,
 		summary: "Activate a key on this machine, taking a seat",
 		about: "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
@@ -43,29 +48,39 @@ func (s *Server) routes() []route {
 		handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
 		envelope: successFalse, signed: true,
 		errors: []failure{
-			badRequest("License key is required", "Invalid nonce: use 8 to 256 printable characters"),
+			badRequest("License key is required", "Machine ID is required", "Invalid nonce: use 8 to 256 printable characters"),
 			forbidden("License has been revoked", "License has expired", "License key is not valid for this product",
 				"License already activated on another machine", "License already activated on another instance"),
 			notFound("License not found"), rateLimited,
 		}}
 
+	renew := route{pattern: "POST /license/renew/{key}", id: "renewLicense", tag: tagLicenses, access: AccessWrite,
+		summary: "Add months to a license",
+		about: "Its expiry moves from the later of now and its current expiry, and an EXPIRED license is ACTIVE again; a license never activated gets the months added to its duration. " +
+			"Without duration, the license's own duration is added.",
+		handler: reply(s.renewLicense),
+		errors:  []failure{badRequest("Invalid duration"), notFound("License not found")}}
+
+	googleStart, googleBack := s.signInRoutes("google", "Google", "Google")
+	oidcStart, oidcBack := s.signInRoutes("oidc", "OIDC", "the configured OpenID Connect provider")
+
 	return []route{
 		// Health and operations.
-		{pattern: "GET /{$}", id: "getServerStatus", tag: tagOperations, access: AccessPublic,
+		{pattern: "GET /{$}", stateless: true, id: "getServerStatus", tag: tagOperations, access: AccessPublic,
 			summary: "The server is running",
 			about:   "A browser asking for HTML is redirected (302) to the dashboard at /app/ instead.",
 			handler: writes[none, serverStatus](s.handleRoot)},
-		{pattern: "GET /healthz", id: "checkHealth", tag: tagOperations, access: AccessPublic,
+		{pattern: "GET /healthz", stateless: true, id: "checkHealth", tag: tagOperations, access: AccessPublic,
 			summary: "The process is up",
 			handler: reply(s.healthz)},
-		{pattern: "GET /readyz", id: "checkReadiness", tag: tagOperations, access: AccessPublic,
+		{pattern: "GET /readyz", stateless: true, id: "checkReadiness", tag: tagOperations, access: AccessPublic,
 			summary: "The database answers and its schema is current",
 			handler: writes[none, health](s.handleReadyz),
 			errors:  []failure{{http.StatusServiceUnavailable, shapeUnavailable, []string{"Database unavailable"}}}},
-		{pattern: "GET /metrics", id: "getMetrics", tag: tagOperations, access: AccessPublic,
+		{pattern: "GET /metrics", stateless: true, id: "getMetrics", tag: tagOperations, access: AccessPublic,
 			summary: "Prometheus metrics: requests and latency per route, validations by result, database pool",
 			handler: writes[none, metricsText](s.handleMetrics)},
-		{pattern: "GET /openapi.json", id: "getOpenAPIDocument", tag: tagOperations, access: AccessPublic,
+		{pattern: "GET /openapi.json", stateless: true, id: "getOpenAPIDocument", tag: tagOperations, access: AccessPublic,
 			summary: "This document",
 			handler: writes[none, openAPIDocument](s.handleOpenAPI)},
 
@@ -77,7 +92,7 @@ func (s *Server) routes() []route {
 			errors: []failure{
 				badRequest("All fields are required", "Passwords do not match", "Password must be at least 8 characters long",
 					"Please enter a valid email address", "Name must be a non-empty string of at most 200 characters", "Email already registered"),
-				forbidden("Signup is disabled"),
+				forbidden("Signup is disabled"), rateLimited,
 			}},
 		{pattern: "POST /auth/login", id: "login", tag: tagAccounts, access: AccessPublic,
 			summary: "Log in: a login token",
@@ -102,9 +117,37 @@ func (s *Server) routes() []route {
 			}},
 		{pattern: "PATCH /auth/password", id: "changePassword", tag: tagAccounts, access: AccessAccount,
 			summary: "Change the caller's password",
-			handler: reply(s.changePassword), required: []string{"currentPassword", "password", "confirm_password"},
+			about: "currentPassword is required once the account has a password; an account made through a sign-in provider sets its first without one. " +
+				"Every earlier login token of the account ends; the answer carries a fresh one, so that the caller carries on.",
+			handler: reply(s.changePassword), required: []string{"password", "confirm_password"},
 			errors: []failure{badRequest("All fields are required", "Passwords do not match",
-				"Password must be at least 8 characters long", "Current password is incorrect")}},
+				"Password must be at least 8 characters long", "Current password is incorrect"), rateLimited}},
+		{pattern: "DELETE /auth/users/{id}", id: "deleteUser", tag: tagAccounts, access: AccessAccount,
+			summary: "Delete an account (ADMIN only); with cascade=true, its clients, projects, licenses and seats too",
+			about: "The last ADMIN is never deleted. An account that owns clients stays unless cascade is true, which deletes them in one transaction. " +
+				"The account's login tokens end with it.",
+			handler: reply(s.deleteUser), query: []param{cascadeParam},
+			errors: []failure{forbidden("Forbidden"), notFound("User not found"),
+				conflict("An installation needs at least one ADMIN", "User has clients; delete them first or pass ?cascade=true")}},
+		{pattern: "POST /auth/refresh", id: "refreshToken", tag: tagAccounts, access: AccessAccount,
+			summary: "A fresh login token for the holder of a valid one",
+			about:   "An active session goes on; an idle one ends when its token expires.",
+			handler: reply(s.refresh)},
+		{pattern: "POST /auth/logout-all", id: "logoutEverywhere", tag: tagAccounts, access: AccessAccount,
+			summary: "End every login token of the caller, on every server, the one sent included",
+			handler: reply(s.logoutAll)},
+
+		// Signing in through a provider: the browser's round trip, then a
+		// one-time code that the dashboard exchanges for a login token.
+		{pattern: "GET /auth/providers", id: "listSignInProviders", tag: tagAccounts, access: AccessPublic,
+			summary: "The sign-in providers configured, for the login page's buttons (none when empty)",
+			handler: reply(s.providers)},
+		googleStart, googleBack, oidcStart, oidcBack,
+		{pattern: "POST /auth/exchange", id: "exchangeSignInCode", tag: tagAccounts, access: AccessPublic,
+			summary: "A login token for the one-time code of a sign-in through a provider",
+			about:   "The code is valid for 60 seconds, once. The answer is a successful login's.",
+			handler: reply(s.exchange), required: []string{"code"},
+			errors: []failure{badRequest("Code is required"), unauthorized("Invalid or expired sign-in code")}},
 
 		// Clients: a developer's customers.
 		{pattern: "POST /clients", id: "createClient", tag: tagClients, access: AccessWrite, status: http.StatusCreated,
@@ -115,7 +158,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /clients", id: "listClients", tag: tagClients, access: AccessRead,
 			summary: "The caller's clients, newest first",
 			handler: reply(s.listClients), query: listParams("name or email"),
-			errors: []failure{badRequest("page and limit must be positive integers")}},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message)}},
 		{pattern: "GET /clients/{id}", id: "getClient", tag: tagClients, access: AccessRead,
 			summary: "One client",
 			handler: reply(s.getClient),
@@ -134,7 +177,8 @@ func (s *Server) routes() []route {
 		// Projects: the products a client bought.
 		{pattern: "POST /projects/createProject", id: "createProjectWithLicense", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
 			summary: "A project and its first license, in one transaction",
-			handler: reply(s.createProjectWithLicense), required: []string{"clientId", "projectName", "duration", "services"},
+			about:   "With policy, the project's policy; the first license is issued under it.",
+			handler: reply(s.createProjectWithLicense), required: []string{"clientId", "projectName", "services"},
 			errors: []failure{badRequest("Client ID & Project name required", "Invalid duration", "At least one service is required"),
 				invalidFields, notFound("Client not found")}},
 		{pattern: "POST /projects", id: "createProject", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
@@ -145,7 +189,7 @@ func (s *Server) routes() []route {
 			summary: "The caller's projects, newest first",
 			handler: reply(s.listProjects),
 			query:   append([]param{{"clientId", "string", "Only this client's projects."}}, listParams("name")...),
-			errors:  []failure{badRequest("page and limit must be positive integers")}},
+			errors:  []failure{badRequest(licensing.ErrInvalidPaging.Message)}},
 		{pattern: "GET /projects/{id}", id: "getProject", tag: tagProjects, access: AccessRead,
 			summary: "One project",
 			handler: reply(s.getProject),
@@ -159,18 +203,28 @@ func (s *Server) routes() []route {
 			handler: reply(s.deleteProject), query: []param{cascadeParam},
 			errors: []failure{notFound("Project not found"),
 				conflict("Project has licenses; delete them first or pass ?cascade=true")}},
+		{pattern: "GET /projects/{id}/policy", id: "getProjectPolicy", tag: tagProjects, access: AccessRead,
+			summary: "A project's policy: the defaults its new licenses copy",
+			handler: reply(s.getPolicy),
+			errors:  []failure{notFound("Project not found")}},
+		{pattern: "PATCH /projects/{id}/policy", id: "updateProjectPolicy", tag: tagProjects, access: AccessWrite,
+			summary: "Change a project's policy: only the members sent",
+			about:   "Licenses issued before keep their own settings. Each wrong member is named in one Validation error, and nothing changes.",
+			handler: reply(s.patchPolicy),
+			errors:  []failure{invalidFields, notFound("Project not found")}},
 
 		// Licenses: keys issued for a project.
 		{pattern: "POST /license/create", id: "createLicense", tag: tagLicenses, access: AccessWrite, status: http.StatusCreated,
 			summary: "Issue a PENDING license for a project",
-			about:   "The key is generated unless one is imported in key; its clock starts at the first activation.",
-			handler: reply(s.createLicense), required: []string{"duration", "clientId", "projectId"},
+			about: "The project's policy, overridden by the members sent. " +
+				"The key is generated unless one is imported in key; its clock starts at the first activation.",
+			handler: reply(s.createLicense), required: []string{"clientId", "projectId"},
 			errors: []failure{
 				badRequest("Invalid duration", "Client & Project required", "At least one service is required",
 					"Invalid maxMachines: use an integer from 1 to 1000",
 					"Invalid license key: use 4 to 128 printable characters without spaces",
 					"Invalid productName: use a string of at most 200 characters"),
-				notFound("Client not found", "Project not found"), conflictOn("License key already exists"),
+				invalidFields, notFound("Client not found", "Project not found"), conflictOn("License key already exists"), rateLimited,
 			}},
 		{pattern: "GET /license", id: "listLicenses", tag: tagLicenses, access: AccessRead,
 			summary: "The caller's licenses, newest first, with their status now",
@@ -180,7 +234,7 @@ func (s *Server) routes() []route {
 				{"projectId", "string", "Only this project's licenses."},
 				{"status", "string", "Only the licenses in this status now: PENDING, ACTIVE, EXPIRED or REVOKED."},
 			}, listParams("key")...),
-			errors: []failure{badRequest("page and limit must be positive integers", "Invalid status: use PENDING, ACTIVE, EXPIRED or REVOKED")}},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message, "Invalid status: use PENDING, ACTIVE, EXPIRED or REVOKED")}},
 		{pattern: "GET /license/me", id: "getMyLicenseCount", tag: tagLicenses, access: AccessRead,
 			summary: "The caller's account and the number of its licenses",
 			handler: reply(s.myLicenses)},
@@ -198,18 +252,17 @@ func (s *Server) routes() []route {
 			handler: reply(s.toggleRevoke),
 			errors: []failure{notFound("License not found"),
 				conflict("Expired license cannot be toggled; renew it instead")}},
-		{pattern: "POST /license/renew/{key}", id: "renewLicense", tag: tagLicenses, access: AccessWrite,
-			summary: "Add months to a license",
-			about:   "Its expiry moves from the later of now and its current expiry, and an EXPIRED license is ACTIVE again; a license never activated gets the months added to its duration.",
-			handler: reply(s.renewLicense), required: []string{"duration"},
-			errors: []failure{badRequest("Invalid duration"), notFound("License not found")}},
+		renew,
+		renew.alias("PATCH /license/renew/{key}", "renewLicensePatch", "Add months to a license: the method of KeyBox's newer servers, the same as POST"),
 		{pattern: "PATCH /license/{key}", id: "updateLicense", tag: tagLicenses, access: AccessWrite,
-			summary: "Change a license's seats, services or product",
+			summary: "Change a license's duration (before activation), seats, services, product, machine id requirement, lease, entitlements or metadata",
+			about:   "Members not sent stay as they are; each one sent overrides, for this license, what its project's policy gave it.",
 			handler: reply(s.updateLicense),
 			errors: []failure{
-				badRequest("Invalid maxMachines: use an integer from 1 to 1000", "At least one service is required",
+				badRequest("Invalid duration", "Invalid maxMachines: use an integer from 1 to 1000", "At least one service is required",
 					"Invalid productName: use a string of at most 200 characters"),
-				notFound("License not found"), conflictOn("maxMachines is below the seats in use; free a seat first"),
+				invalidFields, notFound("License not found"),
+				conflictOn("maxMachines is below the seats in use; free a seat first", "License has been activated; renew it to change its duration"),
 			}},
 		{pattern: "DELETE /license/{key}/activations/{activationId}", id: "removeActivation", tag: tagLicenses, access: AccessWrite,
 			summary: "Free a seat (a customer's lost laptop)",
@@ -226,7 +279,15 @@ func (s *Server) routes() []route {
 			summary: "Release this machine's seat; the license stays active",
 			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired,
 			envelope: successFalse,
-			errors: []failure{badRequest("License key is required"),
+			errors: []failure{badRequest("License key is required", "Machine ID is required"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited}},
+		{pattern: "POST /validate/heartbeat", id: "sendHeartbeat", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Renew this machine's lease on a floating seat",
+			about:   "The body is validate's. A seat of a license with a lease stays taken while its machine sends these (or validates) more often than the lease; one that lapsed must be activated again.",
+			handler: writes[licensing.Check, heartbeatAnswer](s.handleHeartbeat), required: keyRequired,
+			envelope: successFalse,
+			errors: []failure{badRequest("License key is required", "Machine ID is required"),
+				forbidden("License has been revoked", "License has expired", "License key is not valid for this product"),
 				notFound("License not found", "License is not activated on this machine"), rateLimited}},
 		{pattern: "POST /validate/checkout", id: "checkoutLicense", tag: tagLicenseAPI, access: AccessPublic,
 			summary: "A signed license file for a machine holding a seat, to run offline",
@@ -265,7 +326,33 @@ var (
 	cascadeParam = param{"cascade", "boolean", "true deletes what it holds as well, in one transaction."}
 )
 
-// alias is the route under another path, which KeyBox's older SDKs call.
+// signInRoutes are the two routes of signing in through provider id (name
+// in summaries, goName in operationIds): the start, which sends the browser
+// to the provider, and the callback, where the provider sends it back. Both
+// answer 302, a failure included: the browser always lands somewhere.
+func (s *Server) signInRoutes(id, goName, name string) (start, callback route) {
+	start = route{pattern: "GET /auth/" + id, id: "signInWith" + goName, tag: tagAccounts, access: AccessPublic,
+		status:  http.StatusFound,
+		summary: "Sign in with " + name + ": the browser goes to the provider",
+		about: "The authorization code flow with state, nonce and PKCE; its state is kept in a short-lived, sealed, HttpOnly cookie. " +
+			"When the provider is not configured or cannot be reached, the browser goes to the dashboard's login page with #/login?error=<reason>.",
+		handler: writes[none, browserRedirect](s.signInStart(id))}
+	callback = route{pattern: "GET /auth/" + id + "/callback", id: "finish" + goName + "SignIn", tag: tagAccounts, access: AccessPublic,
+		status:  http.StatusFound,
+		summary: "Where " + name + " sends the browser back: to the dashboard, signed in or with a reason",
+		about: "Verifies the ID token (signature, issuer, audience, expiry, nonce), then finds, links or creates the account, and sends the browser to the dashboard " +
+			"with a one-time code in the URL's fragment (#/signin?code=…), never a token. Any failure sends it to #/login?error=<reason> " +
+			"(cancelled, refused, expired, state, token, unavailable, not_configured, signup_closed, email_in_use, email_missing, failed).",
+		handler: writes[none, browserRedirect](s.signInCallback(id)),
+		query: []param{
+			{"code", "string", "The provider's authorization code."},
+			{"state", "string", "The flow's state, as the provider returns it."},
+			{"error", "string", "The provider's refusal, instead of a code."},
+		}}
+	return start, callback
+}
+
+// alias is the route under another pattern, which other KeyBox clients call.
 func (rt route) alias(pattern, id, summary string) route {
 	rt.pattern, rt.id, rt.summary = pattern, id, summary
 	return rt

@@ -23,9 +23,12 @@ func samplePath(pattern string) (method, path string) {
 // accountRoutes are the routes of account and user administration: a login
 // token reaches them, an API token never will.
 var accountRoutes = map[string]bool{
-	"GET /auth/users":        true,
-	"PATCH /auth/users/{id}": true,
-	"PATCH /auth/password":   true,
+	"GET /auth/users":         true,
+	"PATCH /auth/users/{id}":  true,
+	"DELETE /auth/users/{id}": true,
+	"PATCH /auth/password":    true,
+	"POST /auth/refresh":      true,
+	"POST /auth/logout-all":   true,
 }
 
 // TestRouteAccess: the access each route declares is what it enforces. A
@@ -123,10 +126,17 @@ func TestEveryBodyRefusesBadInput(t *testing.T) {
 				t.Errorf("%s: the document describes no member of its body", rt.Pattern)
 			}
 			for name := range members {
-				for _, value := range []any{map[string]any{"a": 1}, []any{1, "x"}, 1e300, -1, true, strings.Repeat("é", 5000)} {
+				for _, value := range []any{map[string]any{"a": 1}, []any{1, "x"}, 1e300, -1, true, strings.Repeat("é", 5000), "\x00"} {
 					r := e.do(method, path, tok, map[string]any{name: value})
 					if r.status >= 500 {
 						t.Errorf("%s with %s = %.40v: got %d %.200s, want a 4xx", rt.Pattern, name, value, r.status, r.raw)
+					}
+				}
+				// Invalid UTF-8, which json.Marshal would repair: sent as it is.
+				for _, value := range []string{"\"\xff\"", "\"caf\xc3\""} {
+					r := e.do(method, path, tok, fmt.Sprintf("{%q:%s}", name, value))
+					if r.status >= 500 {
+						t.Errorf("%s with %s = %q: got %d %.200s, want a 4xx", rt.Pattern, name, value, r.status, r.raw)
 					}
 				}
 			}

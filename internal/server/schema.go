@@ -29,9 +29,15 @@ type schema struct {
 	Maximum              *int64             `json:"maximum,omitempty"`
 	MinLength            *int64             `json:"minLength,omitempty"`
 	MaxLength            *int64             `json:"maxLength,omitempty"`
+	MaxItems             *int64             `json:"maxItems,omitempty"`
+	Pattern              string             `json:"pattern,omitempty"`
 	// GoName renames the type oapi-codegen generates, where the schema's own
 	// name would collide with one of its own types (its Client).
 	GoName string `json:"x-go-name,omitempty"`
+	// GoType is the Go type oapi-codegen gives a member, where the schema
+	// alone would make it an interface{}: a free-form object is raw JSON
+	// (encoding/json, which the generated code imports anyway).
+	GoType string `json:"x-go-type,omitempty"`
 }
 
 func ref(name string) *schema { return &schema{Ref: "#/components/schemas/" + name} }
@@ -45,8 +51,18 @@ var enums = map[reflect.Type]struct {
 	reflect.TypeFor[keybox.Role]():    {"Role", []string{string(keybox.RoleAdmin), string(keybox.RoleDeveloper)}},
 	reflect.TypeFor[keybox.Status]():  {"LicenseStatus", []string{string(keybox.StatusPending), string(keybox.StatusActive), string(keybox.StatusExpired), string(keybox.StatusRevoked)}},
 	reflect.TypeFor[keybox.Service](): {"Service", []string{string(keybox.ServiceHosting), string(keybox.ServiceDomain)}},
+	reflect.TypeFor[providerID]():     {"ProviderID", []string{"google", "oidc"}},
 	reflect.TypeFor[verdictStatus](): {"VerdictStatus", []string{licensing.VerdictActive, licensing.VerdictInvalid, licensing.VerdictRevoked,
-		licensing.VerdictPending, licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch}},
+		licensing.VerdictPending, licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch,
+		licensing.VerdictEntitlementsMissing}},
+}
+
+// named are component schemas that no Go type has: the form of a string
+// that rules check, which members refer to with openapi:"ref=Name" or
+// openapi:"array=Name".
+var named = map[string]*schema{
+	"EntitlementCode": {Type: "string", Pattern: "^[a-z0-9][a-z0-9._-]{0,63}$",
+		Description: "An entitlement: a feature a license unlocks (\"pro\", \"export\")."},
 }
 
 // scalars are types whose wire form is not what reflection sees: they
@@ -72,7 +88,9 @@ var goNames = map[string]string{"Client": "ClientObject"}
 //	openapi:"…"    comma-separated: nullable, min=N, max=N, minLength=N,
 //	               maxLength=N; ref=Name (the member is the component Name,
 //	               e.g. a Text that holds a Role), array=Name (an array of
-//	               them, e.g. a raw member), any (a free-form JSON value)
+//	               them, e.g. a raw member), arrayOrOne=Name (an array of
+//	               them or one alone), maxItems=N (of an array), object (a
+//	               JSON object of any members), any (a free-form JSON value)
 type schemas struct {
 	components map[string]*schema
 	named      map[string]reflect.Type
@@ -87,6 +105,10 @@ func newSchemas() *schemas {
 			values[i] = v
 		}
 		b.add(e.name, t, &schema{Type: "string", Enum: values})
+	}
+	for name, s := range named {
+		c := *s // add names the copy; the schemas are shared by every server
+		b.add(name, nil, &c)
 	}
 	return b
 }
@@ -203,19 +225,24 @@ func (b *schemas) member(owner reflect.Type, f reflect.StructField) *schema {
 	for _, o := range opts {
 		key, name, _ := strings.Cut(o, "=")
 		switch key {
-		case "array", "ref":
+		case "array", "ref", "arrayOrOne":
 			if _, known := b.components[name]; !known {
 				b.fail("%v.%s: no component %s", owner, f.Name, name)
 			}
-			if p = ref(name); key == "array" {
+			switch p = ref(name); key {
+			case "array":
 				p = &schema{Type: "array", Items: p}
+			case "arrayOrOne":
+				p = &schema{AnyOf: []*schema{{Type: "array", Items: ref(name)}, ref(name)}}
 			}
 		case "any":
 			p = &schema{}
+		case "object":
+			p = &schema{Type: "object", GoType: "json.RawMessage"}
 		}
 	}
 	if p == nil && f.Type == reflect.TypeFor[json.RawMessage]() {
-		b.fail("%v.%s: raw JSON has no schema: tag it openapi:\"array=Name\", \"ref=Name\" or \"any\"", owner, f.Name)
+		b.fail("%v.%s: raw JSON has no schema: tag it openapi:\"array=Name\", \"arrayOrOne=Name\", \"ref=Name\", \"object\" or \"any\"", owner, f.Name)
 		p = &schema{}
 	}
 	if p == nil {
@@ -227,7 +254,7 @@ func (b *schemas) member(owner reflect.Type, f reflect.StructField) *schema {
 		n, err := strconv.ParseInt(value, 10, 64)
 		bound := &n
 		switch key {
-		case "", "array", "ref", "any":
+		case "", "array", "ref", "arrayOrOne", "any", "object":
 			continue
 		case "nullable":
 			p = nullable(p)
@@ -240,6 +267,8 @@ func (b *schemas) member(owner reflect.Type, f reflect.StructField) *schema {
 			p.MinLength = bound
 		case "maxLength":
 			p.MaxLength = bound
+		case "maxItems":
+			p.MaxItems = bound
 		default:
 			b.fail("%v.%s: unknown openapi tag option %q", owner, f.Name, o)
 			continue

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/signin"
 )
 
 // DefaultBodyLimit bounds request bodies: 1 MiB, far above any real request.
@@ -31,6 +33,13 @@ type Config struct {
 	RateLimits *RateLimits
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// SignIn runs sign-ins through providers (Google, OpenID Connect);
+	// nil when none is configured.
+	SignIn *signin.Service
+	// PublicURL is the server's address as browsers reach it, without a
+	// trailing slash (e.g. https://keybox.example.com); when empty, sign-in
+	// callback URLs are derived from each request.
+	PublicURL string
 }
 
 // Server is the HTTP handler of KeyBox.
@@ -42,9 +51,12 @@ type Server struct {
 	cors      map[string]bool
 	mux       *http.ServeMux
 	table     []route
+	words     map[string]bool // literal path segments of the routes, for logs
 	limits    *limiters
 	trusted   []netip.Prefix
 	metrics   *metrics
+	signin    *signin.Service
+	publicURL string
 }
 
 // New returns the handler for the whole API.
@@ -53,7 +65,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: a licensing service is required")
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux(),
-		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics()}
+		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics(),
+		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -71,6 +84,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.register(s.routes())
+	s.words = pathWords(s.Routes())
 	return s, nil
 }
 
@@ -113,7 +127,8 @@ func (s *Server) route(rw *responseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rw, r)
 }
 
-// logRequest writes the access log line. Successful calls of the public
+// logRequest writes the access log line, which names the route rather than
+// the path (see addressed: a path may hold a license key). Successful calls of the public
 // license API are logged at debug level: every installed application makes
 // one every few minutes, for years, and /metrics counts them; at info level
 // they would bury everything else (and cost a tenth of the hot path).
@@ -128,14 +143,14 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
-	s.log.LogAttrs(r.Context(), level, "request",
-		slog.String("requestId", rw.id),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("route", r.Pattern),
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs, slog.String("requestId", rw.id), slog.String("method", r.Method))
+	attrs = s.addressed(r, attrs)
+	attrs = append(attrs,
 		slog.Int("status", rw.status),
 		slog.Int64("bytes", rw.bytes),
 		slog.Duration("duration", d),
 		slog.String("remote", r.RemoteAddr),
 	)
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }

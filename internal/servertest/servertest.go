@@ -23,6 +23,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -62,9 +63,14 @@ func (c *Clock) Set(t time.Time) {
 // Secret signs the test servers' login tokens.
 const Secret = "test-secret!test-secret!test-secret!"
 
+// SecretKey encrypts the test servers' private signing keys, unless
+// Options.SecretKey names another.
+const SecretKey = "test-secret-key!test-secret-key!"
+
 // Options change the server a test gets.
 type Options struct {
-	// RateLimits turns the default rate limits on, on the server's clock.
+	// RateLimits turns the default rate limits on, on the server's clock,
+	// counted in the store as keybox serve counts them.
 	RateLimits bool
 	// TrustedProxies are believed in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
@@ -80,6 +86,16 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Logger receives the server's logs (discarded when nil).
 	Logger *slog.Logger
+	// SecretKey encrypts the private signing keys (SecretKey when empty).
+	SecretKey string
+	// CacheClock, when set, is the clock of the validation cache's TTL
+	// (the real clock otherwise).
+	CacheClock func() time.Time
+	// SignIn are the sign-in providers (none when empty); their ID tokens
+	// are judged by the server's clock.
+	SignIn []signin.ProviderConfig
+	// PublicURL is the server's configured public address, if any.
+	PublicURL string
 }
 
 // Server is a running test server.
@@ -91,6 +107,8 @@ type Server struct {
 	// Service is the licensing service behind the server, for what has no
 	// endpoint (rotating the signing key).
 	Service *licensing.Service
+	// Passwords hashes and checks the server's passwords (Checks counts).
+	Passwords *auth.Passwords
 }
 
 // New starts the real server over store; it stops when the test ends.
@@ -112,18 +130,31 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	secretKey := opts.SecretKey
+	if secretKey == "" {
+		secretKey = SecretKey
+	}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed})
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
+		FingerprintSecret: []byte(Secret),
+		SecretKey:         []byte(secretKey), CacheClock: opts.CacheClock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger}
+	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger,
+		PublicURL: opts.PublicURL}
+	if len(opts.SignIn) > 0 {
+		if sc.SignIn, err = signin.New(signin.Config{Providers: opts.SignIn, Secret: []byte(Secret), Now: clk.Now}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now
+		sc.RateLimits.Counters = store // shared, as keybox serve does
 	}
 	h, err := server.New(sc)
 	if err != nil {
@@ -133,6 +164,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if opts.Wrap != nil {
 		handler = opts.Wrap(h)
 	}
+	handler = dateFromClock(clk, handler)
 	ts := httptest.NewUnstartedServer(handler)
 	if opts.Listener != nil {
 		_ = ts.Listener.Close()
@@ -140,7 +172,17 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc}
+	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords}
+}
+
+// dateFromClock sends the server's clock in the Date header, as a real
+// server's Date is its clock: clients that read the server's time from it
+// (the Go SDK works out a lease's length so) see the test's time.
+func dateFromClock(clk *Clock, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clk.Now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Password is the password of the accounts NewLicense makes.

@@ -17,7 +17,7 @@ import (
 // servers keep reading and writing it: VACUUM INTO reads in one transaction,
 // which in WAL mode blocks no writer, so the copy holds exactly the commits
 // made before it began. The copy is written beside dest and moved into place
-// when complete; dest must not exist.
+// when complete; dest must not exist. It is readable by its owner alone.
 func Backup(ctx context.Context, path, dest string) error {
 	for _, p := range []string{path, dest} {
 		if strings.ContainsAny(p, "?#") {
@@ -39,6 +39,11 @@ func Backup(ctx context.Context, path, dest string) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	tmp := filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".partial-"+hex.EncodeToString(r[:]))
+	// The copy is as secret as the database: made 0600 before SQLite writes
+	// into it (VACUUM INTO fills an empty file, keeping its mode).
+	if err := createOwnerOnly(tmp); err != nil {
+		return fmt.Errorf("sqlite: create the backup: %w", err)
+	}
 	defer os.Remove(tmp)
 
 	// Not query_only: SQLite counts VACUUM INTO as a write, though it writes only dest.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
@@ -50,6 +51,9 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
 	}
+	if err := createOwnerOnly(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create database: %w", err)
+	}
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -59,7 +63,7 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	if err := write.PingContext(ctx); err != nil {
+	if err := connect(ctx, write); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -81,6 +85,27 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	return s, nil
 }
 
+// connect makes db's first connection, which applies the pragmas. Turning a
+// new database to WAL needs it to itself for a moment: when several
+// processes open one new file at once, SQLite answers the others
+// SQLITE_BUSY at once instead of waiting out busy_timeout, so they try
+// again, for as long as that timeout.
+func connect(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
 // Dialect describes SQLite to the shared store: its transactions begin
 // IMMEDIATE on the single writer, so they are already serialised and need
 // neither row locks nor advisory locks.
@@ -100,4 +125,24 @@ func classify(err error) error {
 		return fmt.Errorf("%w (%v)", keybox.ErrInUse, err)
 	}
 	return err
+}
+
+// createOwnerOnly creates an empty file at path that only its owner may read
+// and write (0600), whatever the umask and the directory's mode, or fails
+// with fs.ErrExist. The database holds password hashes and signing keys:
+// creating its file before SQLite does is what keeps it private, and the
+// -wal and -shm files, which SQLite creates with the database file's
+// mode, private too. (SQLite on its own creates files 0644 less the umask;
+// an empty file is a new database to it.)
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	// The umask may have taken the owner's own bits away.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

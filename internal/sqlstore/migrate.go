@@ -66,58 +66,88 @@ func (s *Store) currentVersion(ctx context.Context, db querier) (int, error) {
 
 // migrate applies every pending migration, each in its own transaction, and
 // refuses a database whose schema is newer than this binary. Several servers
-// may start at once: each migration re-reads the version under the dialect's
-// lock before applying it.
+// may start at once on a fresh database: each step takes the dialect's lock
+// before anything else, creates the bookkeeping table and reads what is
+// applied under that lock, so exactly one of them applies each migration and
+// the others wait, then find it done.
 func (s *Store) migrate(ctx context.Context, list []migration) error {
-	if _, err := s.write.ExecContext(ctx, createMigrationsTable); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	current, err := s.currentVersion(ctx, s.write)
-	if err != nil {
-		return err
-	}
-	if current > s.version {
-		return fmt.Errorf("database schema version %d is newer than this keybox binary (version %d): upgrade keybox", current, s.version)
-	}
-	for _, m := range list {
-		if m.version <= current {
-			continue
-		}
-		if err := s.apply(ctx, m); err != nil {
+	for {
+		done, err := s.migrateStep(ctx, list)
+		if err != nil || done {
 			return err
 		}
 	}
-	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
+// migrateStep applies the first migration the database lacks, in one
+// transaction with the check, and reports whether none was left.
+func (s *Store) migrateStep(ctx context.Context, list []migration) (done bool, err error) {
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return false, fmt.Errorf("migrate: begin: %w", s.dialect.Classify(err))
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
 	if s.dialect.Lock != nil {
 		if err := s.dialect.Lock(ctx, sqlTx, "keybox-migrate"); err != nil {
-			return fmt.Errorf("migration %s: lock: %w", m.name, err)
+			return false, fmt.Errorf("migrate: lock: %w", err)
 		}
 	}
-	current, err := s.currentVersion(ctx, sqlTx)
+	if _, err := sqlTx.ExecContext(ctx, createMigrationsTable); err != nil {
+		return false, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied, err := appliedVersions(ctx, sqlTx)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if current >= m.version {
-		return nil // another server applied it first
+	for v := range applied {
+		if v > s.version {
+			return false, fmt.Errorf("database schema version %d is newer than this keybox binary (version %d): upgrade keybox", v, s.version)
+		}
 	}
-	if _, err := sqlTx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+	// Every file not yet recorded is applied, in order, even one numbered
+	// below a recorded one: branches that each took a number may land in any
+	// order.
+	var next *migration
+	for i := range list {
+		if !applied[list[i].version] {
+			next = &list[i]
+			break
+		}
+	}
+	if next == nil {
+		return true, sqlTx.Commit()
+	}
+	if _, err := sqlTx.ExecContext(ctx, next.sql); err != nil {
+		return false, fmt.Errorf("migration %s: %w", next.name, err)
 	}
 	if _, err := sqlTx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		m.version, m.name, time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("migration %s: record: %w", m.name, err)
+		next.version, next.name, time.Now().UnixMilli()); err != nil {
+		return false, fmt.Errorf("migration %s: record: %w", next.name, err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", next.name, err)
 	}
-	return nil
+	return false, nil
+}
+
+// appliedVersions reads the versions recorded in schema_migrations.
+func appliedVersions(ctx context.Context, tx *sql.Tx) (map[int]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read schema version: %w", err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	return applied, nil
 }

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 )
@@ -36,7 +37,8 @@ type Store struct {
 	queries
 	read, write *sql.DB
 	dialect     Dialect
-	version     int // the schema version this binary knows
+	version     int           // the schema version this binary knows
+	connWait    time.Duration // how long an operation may wait for a connection
 	counter     atomic.Int64
 	stmts       sync.Map // query text → *sql.Stmt on the read pool
 	closeOnce   sync.Once
@@ -48,6 +50,12 @@ var _ keybox.Store = (*Store)(nil)
 type Options struct {
 	// Migrate applies pending migrations before returning.
 	Migrate bool
+	// MaxConns caps the connections the store opens to a database server
+	// (PostgreSQL); zero means the engine's default. SQLite ignores it.
+	MaxConns int
+	// ConnWait is how long an operation waits for a free connection before
+	// it fails with keybox.ErrUnavailable; zero means DefaultConnWait.
+	ConnWait time.Duration
 }
 
 // New returns a Store reading through read and writing through write (the
@@ -58,7 +66,10 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, migrations fs.FS, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{read: read, write: write, dialect: d}
+	s := &Store{read: read, write: write, dialect: d, connWait: opts.ConnWait}
+	if s.connWait <= 0 {
+		s.connWait = DefaultConnWait
+	}
 	if len(list) > 0 {
 		s.version = list[len(list)-1].version
 	}
@@ -73,27 +84,30 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, migrations fs.FS, 
 
 // Update runs fn in one transaction on the writer.
 func (s *Store) Update(ctx context.Context, fn func(keybox.Tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	w := s.wait(ctx)
+	sqlTx, err := s.write.BeginTx(w.ctx, nil)
+	w.got()
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return w.end(fmt.Errorf("begin: %w", s.dialect.Classify(err)))
 	}
 	t := &tx{queries: queries{s: s, db: sqlTx}, tx: sqlTx}
 	if err := fn(t); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			return w.end(errors.Join(err, fmt.Errorf("rollback: %w", rbErr)))
 		}
-		return err
+		return w.end(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", s.dialect.Classify(err))
+		return w.end(fmt.Errorf("commit: %w", s.dialect.Classify(err)))
 	}
-	return nil
+	return w.end(nil)
 }
 
 // Ping checks that the database answers and that its schema is this binary's.
 func (s *Store) Ping(ctx context.Context) error {
-	v, err := s.currentVersion(ctx, s.read)
-	if err != nil {
+	w := s.wait(ctx)
+	v, err := s.currentVersion(w.ctx, s.read)
+	if err = w.end(err); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	if v != s.version {
@@ -176,24 +190,45 @@ func (q queries) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (q queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// queryRow runs a query of one row. On the pool (outside a transaction) its
+// wait for a connection is bounded, until the row is scanned.
+func (q queries) queryRow(ctx context.Context, query string, args ...any) row {
 	q.s.counter.Add(1)
-	if q.cached {
-		if st, err := q.stmt(ctx, query); err == nil {
-			return st.QueryRowContext(ctx, args...)
-		}
+	if !q.cached {
+		return row{Row: q.db.QueryRowContext(ctx, query, args...)}
 	}
-	return q.db.QueryRowContext(ctx, query, args...)
+	w := q.s.wait(ctx)
+	defer w.got()
+	if st, err := q.stmt(w.ctx, query); err == nil {
+		return row{Row: st.QueryRowContext(w.ctx, args...), w: w}
+	}
+	return row{Row: q.db.QueryRowContext(w.ctx, query, args...), w: w}
 }
 
-func (q queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// query runs a query of many rows; on the pool its wait for a connection is
+// bounded, until the rows are closed.
+func (q queries) query(ctx context.Context, query string, args ...any) (*rows, error) {
 	q.s.counter.Add(1)
-	if q.cached {
-		if st, err := q.stmt(ctx, query); err == nil {
-			return st.QueryContext(ctx, args...)
+	if !q.cached {
+		r, err := q.db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
 		}
+		return &rows{Rows: r}, nil
 	}
-	return q.db.QueryContext(ctx, query, args...)
+	w := q.s.wait(ctx)
+	var r *sql.Rows
+	st, err := q.stmt(w.ctx, query)
+	if err == nil {
+		r, err = st.QueryContext(w.ctx, args...)
+	} else {
+		r, err = q.db.QueryContext(w.ctx, query, args...)
+	}
+	w.got()
+	if err != nil {
+		return nil, w.end(err)
+	}
+	return &rows{Rows: r, w: w}, nil
 }
 
 func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -222,7 +257,7 @@ func (q queries) execOne(ctx context.Context, what, query string, args ...any) e
 }
 
 // collect scans every row of a query with scan.
-func collect[T any](rows *sql.Rows, err error, scan func(sc scanner) (T, error)) ([]T, error) {
+func collect[T any](rows *rows, err error, scan func(sc scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,12 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-const userColumns = `id, name, email, password_hash, role, created_at, updated_at`
+const userColumns = `id, name, email, password_hash, role, created_at, updated_at, session_version`
 
 func scanUser(sc scanner) (keybox.User, error) {
 	var u keybox.User
 	var created, updated int64
-	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Role, &created, &updated)
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Role, &created, &updated, &u.SessionVersion)
 	u.CreatedAt, u.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
 	return u, err
 }
@@ -45,8 +45,8 @@ func (q queries) CountUsers(ctx context.Context) (int, error) {
 }
 
 func (t *tx) CreateUser(ctx context.Context, u keybox.User) error {
-	_, err := t.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Name, u.Email, u.PasswordHash, u.Role, u.CreatedAt.Millis(), u.UpdatedAt.Millis())
+	_, err := t.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Name, u.Email, u.PasswordHash, u.Role, u.CreatedAt.Millis(), u.UpdatedAt.Millis(), u.SessionVersion)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -57,4 +57,29 @@ func (t *tx) UpdateUser(ctx context.Context, u keybox.User) error {
 	return t.execOne(ctx, "update user",
 		`UPDATE users SET name = $2, email = $3, password_hash = $4, role = $5, updated_at = $6 WHERE id = $1`,
 		u.ID, u.Name, u.Email, u.PasswordHash, u.Role, u.UpdatedAt.Millis())
+}
+
+func (t *tx) EndSessions(ctx context.Context, userID string) error {
+	return t.execOne(ctx, "end sessions",
+		`UPDATE users SET session_version = session_version + 1 WHERE id = $1`, userID)
+}
+
+func (t *tx) DeleteUser(ctx context.Context, id string, cascade bool) error {
+	stmts := []string{`DELETE FROM validation_counts WHERE owner_id = $1`}
+	if cascade {
+		stmts = append(stmts,
+			`DELETE FROM activations WHERE license_id IN (SELECT id FROM licenses WHERE owner_id = $1)`,
+			`DELETE FROM licenses WHERE owner_id = $1`,
+			`DELETE FROM projects WHERE owner_id = $1`,
+			`DELETE FROM clients WHERE owner_id = $1`,
+		)
+	}
+	for _, stmt := range stmts {
+		if _, err := t.exec(ctx, stmt, id); err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+	}
+	// Without cascade, a client still referring to the user makes this fail
+	// with ErrInUse.
+	return t.execOne(ctx, "delete user", `DELETE FROM users WHERE id = $1`, id)
 }

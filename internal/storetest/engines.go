@@ -23,11 +23,19 @@ import (
 // PostgresEnv names the variable holding the PostgreSQL test server's URL.
 const PostgresEnv = "KEYBOX_TEST_POSTGRES_URL"
 
+// PostgresPool is the connection pool of a PostgreSQL test store: the test
+// server is shared by many tests, packages and other tenants, and a pool of
+// the production size per test would exhaust it.
+const PostgresPool = 4
+
 // Engine opens fresh, migrated stores of one kind.
 type Engine struct {
 	Name string
 	// Open returns an empty store, closed (and dropped) when the test ends.
 	Open func(t testing.TB) *sqlstore.Store
+	// OpenWith is Open with options (always migrated); PostgreSQL's pool is
+	// PostgresPool unless they say otherwise.
+	OpenWith func(t testing.TB, opts sqlstore.Options) *sqlstore.Store
 	// URL returns the database URL of a fresh empty database, for tests that
 	// start the real binary.
 	URL func(t testing.TB) string
@@ -37,8 +45,8 @@ type Engine struct {
 // a message saying why, when KEYBOX_TEST_POSTGRES_URL is not set.
 func Engines() []Engine {
 	return []Engine{
-		{Name: "sqlite", Open: SQLite, URL: SQLiteURL},
-		{Name: "postgres", Open: Postgres, URL: PostgresURL},
+		{Name: "sqlite", Open: SQLite, OpenWith: SQLiteWith, URL: SQLiteURL},
+		{Name: "postgres", Open: Postgres, OpenWith: PostgresWith, URL: PostgresURL},
 	}
 }
 
@@ -50,8 +58,15 @@ func SQLiteURL(t testing.TB) string {
 // SQLite opens a store on a fresh SQLite file.
 func SQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
+	return SQLiteWith(t, sqlstore.Options{})
+}
+
+// SQLiteWith is SQLite with options.
+func SQLiteWith(t testing.TB, opts sqlstore.Options) *sqlstore.Store {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "keybox.db")
-	s, err := sqlite.Open(context.Background(), path, sqlstore.Options{Migrate: true})
+	opts.Migrate = true
+	s, err := sqlite.Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -106,8 +121,18 @@ func PostgresURL(t testing.TB) string {
 // Postgres opens a store in a fresh schema of the test server.
 func Postgres(t testing.TB) *sqlstore.Store {
 	t.Helper()
+	return PostgresWith(t, sqlstore.Options{})
+}
+
+// PostgresWith is Postgres with options.
+func PostgresWith(t testing.TB, opts sqlstore.Options) *sqlstore.Store {
+	t.Helper()
 	dsn := PostgresURL(t)
-	s, err := postgres.Open(context.Background(), dsn, sqlstore.Options{Migrate: true})
+	opts.Migrate = true
+	if opts.MaxConns == 0 {
+		opts.MaxConns = PostgresPool
+	}
+	s, err := postgres.Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}

@@ -37,6 +37,15 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Validations", testValidations},
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
 		{"SigningKeys", testSigningKeys},
+		{"RequireMachineIDRoundTrip", testRequireMachineIDRoundTrip},
+		{"EndSessions", testEndSessions},
+		{"DeleteUser", testDeleteUser},
+		{"Identities", testIdentities},
+		{"RateWindows", testRateWindows},
+		{"RateConcurrentTakes", testRateConcurrentTakes},
+		{"SignInCodes", testSignInCodes},
+		{"PolicyAndLicenseTermsRoundTrip", testPolicyAndLicenseTermsRoundTrip},
+		{"LapsedLeases", testLapsedLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -513,6 +522,8 @@ func testMissingRowsAreNotFound(t *testing.T, s keybox.Store) {
 	checks["DeleteClient"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteClient(ctx, missing, missing, false) })
 	checks["DeleteProject"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteProject(ctx, missing, missing, true) })
 	checks["LicenseForUpdate"] = s.Update(ctx, func(tx keybox.Tx) error { _, err := tx.LicenseForUpdate(ctx, "NOPE"); return err })
+	checks["EndSessions"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.EndSessions(ctx, missing) })
+	checks["DeleteUser"] = s.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteUser(ctx, missing, true) })
 	for name, err := range checks {
 		if !errors.Is(err, keybox.ErrNotFound) {
 			t.Errorf("%s: got %v, want ErrNotFound", name, err)
@@ -527,13 +538,21 @@ func testSigningKeys(t *testing.T, s keybox.Store) {
 	for i, seed := range []byte{1, 2} {
 		priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
 		at := keybox.NewTime(base.Add(time.Duration(i) * time.Hour))
-		k := keybox.SigningKey{ID: fmt.Sprintf("kb-%d", i), PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, CreatedAt: at}
+		// The store keeps the sealed bytes as given, and never the private key.
+		sealed := append([]byte{1}, bytes.Repeat([]byte{seed, 0, 0xff}, 20)...)
+		k := keybox.SigningKey{ID: fmt.Sprintf("kb-%d", i), PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, Sealed: sealed, CreatedAt: at}
 		f.must(f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, k) }))
+		k.PrivateKey = nil
 		made = append(made, k)
 	}
 	retired := keybox.NewTime(base.Add(2 * time.Hour))
+	revoked := keybox.NewTime(base.Add(3 * time.Hour))
 	f.must(f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-0", retired) }))
-	made[0].RetiredAt = retired
+	f.must(f.update(func(tx keybox.Tx) error { return tx.RevokeSigningKey(ctx, "kb-0", revoked) }))
+	made[0].RetiredAt, made[0].RevokedAt = retired, revoked
+	resealed := []byte{1, 2, 3, 4, 5}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-1", resealed) }))
+	made[1].Sealed = resealed
 	got, err := s.SigningKeys(ctx)
 	f.must(err)
 	if !reflect.DeepEqual(got, made) {
@@ -541,6 +560,124 @@ func testSigningKeys(t *testing.T, s keybox.Store) {
 	}
 	err = f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, made[1]) })
 	wantCode(t, err, keybox.ErrDuplicate)
-	err = f.update(func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) })
-	wantCode(t, err, keybox.ErrNotFound)
+	for name, op := range map[string]func(tx keybox.Tx) error{
+		"retire": func(tx keybox.Tx) error { return tx.RetireSigningKey(ctx, "kb-9", retired) },
+		"revoke": func(tx keybox.Tx) error { return tx.RevokeSigningKey(ctx, "kb-9", revoked) },
+		"seal":   func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-9", resealed) },
+	} {
+		t.Run(name+" a missing key", func(t *testing.T) { wantCode(t, f.update(op), keybox.ErrNotFound) })
+	}
+	// A key without its sealed form is refused: a private key is never
+	// stored as it is.
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	plain := keybox.SigningKey{ID: "kb-plain", PublicKey: priv.Public().(ed25519.PublicKey), PrivateKey: priv, CreatedAt: retired}
+	if err := f.update(func(tx keybox.Tx) error { return tx.CreateSigningKey(ctx, plain) }); err == nil {
+		t.Fatal("stored a signing key without sealing it")
+	}
+	if err := f.update(func(tx keybox.Tx) error { return tx.SealSigningKey(ctx, "kb-1", nil) }); err == nil {
+		t.Fatal("sealed a key with nothing")
+	}
+}
+
+// testRequireMachineIDRoundTrip: a project's policy and a license's
+// requireMachineId are stored on create and on update, both ways.
+func testRequireMachineIDRoundTrip(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice := f.user("alice@example.com")
+	c := f.client(alice, "acme@example.com", base)
+	p := keybox.Project{ID: f.id(), Name: "Strict", ClientID: c.ID, OwnerID: alice.ID, CreatedAt: base, UpdatedAt: base,
+		Policy: keybox.Policy{RequireMachineID: true}}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.CreateProject(ctx, p) }))
+	got, err := s.Project(ctx, alice.ID, p.ID)
+	f.must(err)
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("project: got %+v, want %+v", got, p)
+	}
+	p.Policy.RequireMachineID, p.UpdatedAt = false, keybox.NewTime(base.Add(time.Second))
+	f.must(f.update(func(tx keybox.Tx) error { return tx.UpdateProject(ctx, p) }))
+	if got, err = s.Project(ctx, alice.ID, p.ID); err != nil || got.Policy.RequireMachineID {
+		t.Fatalf("project after clearing the policy: %+v, %v", got, err)
+	}
+
+	l := keybox.License{
+		ID: f.id(), Key: "KB-STRICT", Duration: 3, IssuedAt: base, ExpiresAt: keybox.NewTime(base.AddDate(0, 3, 0)),
+		Status: keybox.StatusPending, Services: []keybox.Service{keybox.ServiceHosting}, OwnerID: alice.ID,
+		ClientID: c.ID, ProjectID: p.ID, MaxMachines: 1, CreatedAt: base, UpdatedAt: base, RequireMachineID: true,
+	}
+	f.must(f.update(func(tx keybox.Tx) error { return tx.CreateLicense(ctx, l) }))
+	gotL, err := s.License(ctx, l.Key)
+	f.must(err)
+	if !reflect.DeepEqual(gotL, l) {
+		t.Fatalf("license: got %+v, want %+v", gotL, l)
+	}
+	l.RequireMachineID = false
+	f.must(f.update(func(tx keybox.Tx) error { return tx.UpdateLicense(ctx, l) }))
+	if gotL, err = s.License(ctx, l.Key); err != nil || gotL.RequireMachineID {
+		t.Fatalf("license after clearing requireMachineId: %+v, %v", gotL, err)
+	}
+	list, _, err := s.Licenses(ctx, keybox.LicenseFilter{OwnerID: alice.ID})
+	f.must(err)
+	if len(list) != 1 || list[0].RequireMachineID {
+		t.Fatalf("listed licenses: %+v", list)
+	}
+}
+
+func testIdentities(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice, bob := f.user("alice@example.com"), f.user("bob@example.com")
+	google := keybox.Identity{Provider: "google", Subject: "104729", UserID: alice.ID, Email: "alice@gmail.example", CreatedAt: base}
+	later := keybox.NewTime(base.Add(time.Minute))
+	oidc := keybox.Identity{Provider: "oidc", Subject: "104729", UserID: alice.ID, CreatedAt: later}
+	f.must(f.update(func(tx keybox.Tx) error {
+		if err := tx.CreateIdentity(ctx, google); err != nil {
+			return err
+		}
+		// The same subject at another provider is another person.
+		return tx.CreateIdentity(ctx, oidc)
+	}))
+	got, err := s.UserByIdentity(ctx, "google", "104729")
+	f.must(err)
+	if !reflect.DeepEqual(got, alice) {
+		t.Fatalf("UserByIdentity: got %+v, want %+v", got, alice)
+	}
+	list, err := s.Identities(ctx, alice.ID)
+	f.must(err)
+	if !reflect.DeepEqual(list, []keybox.Identity{google, oidc}) {
+		t.Fatalf("Identities: got %+v, want google then oidc", list)
+	}
+	if list, err := s.Identities(ctx, bob.ID); err != nil || len(list) != 0 {
+		t.Fatalf("bob's identities: got %v, %v; want none", list, err)
+	}
+
+	// A subject links one account only: it cannot be moved to bob by linking again.
+	err = f.update(func(tx keybox.Tx) error {
+		return tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "104729", UserID: bob.ID, CreatedAt: base})
+	})
+	wantCode(t, err, keybox.ErrDuplicate)
+	got, err = s.UserByIdentity(ctx, "google", "104729")
+	f.must(err)
+	if got.ID != alice.ID {
+		t.Fatalf("after a refused link: subject belongs to %s, want alice", got.ID)
+	}
+	err = f.update(func(tx keybox.Tx) error {
+		return tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "other", UserID: "000000000000000000000000", CreatedAt: base})
+	})
+	wantCode(t, err, keybox.ErrInUse)
+	for _, c := range [][2]string{{"google", "nobody"}, {"github", "104729"}, {"Google", "104729"}} {
+		_, err := s.UserByIdentity(ctx, c[0], c[1])
+		wantCode(t, err, keybox.ErrNotFound)
+	}
+	// Inside a transaction, a link made there is seen there.
+	f.must(f.update(func(tx keybox.Tx) error {
+		if err := tx.CreateIdentity(ctx, keybox.Identity{Provider: "google", Subject: "bob", UserID: bob.ID, CreatedAt: base}); err != nil {
+			return err
+		}
+		u, err := tx.UserByIdentity(ctx, "google", "bob")
+		if err != nil || u.ID != bob.ID {
+			return fmt.Errorf("in the transaction: got %v, %v; want bob", u.ID, err)
+		}
+		return nil
+	}))
 }

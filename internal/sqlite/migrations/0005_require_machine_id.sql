@@ -1,0 +1,4 @@
+-- A license may refuse public API requests that send no machine id; a
+-- project's policy holds the default its new licenses copy.
+ALTER TABLE projects ADD COLUMN require_machine_id INTEGER NOT NULL DEFAULT 0 CHECK (require_machine_id IN (0, 1));
+ALTER TABLE licenses ADD COLUMN require_machine_id INTEGER NOT NULL DEFAULT 0 CHECK (require_machine_id IN (0, 1));

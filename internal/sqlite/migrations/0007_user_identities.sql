@@ -1,0 +1,11 @@
+-- Sign-in providers' subjects (Google's user id, an OpenID Connect "sub")
+-- linked to accounts: how a user who signs in through a provider is found.
+CREATE TABLE user_identities (
+    provider   TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    email      TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, subject)
+) STRICT;
+CREATE INDEX user_identities_user ON user_identities (user_id);
