@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// SweepInterval is how often the background sweep persists expiries; SPEC
-// asks for at least once a minute.
+// SweepInterval is how often the background sweep persists expiries: at
+// least once a minute, so that what is stored is never long behind what is
+// shown (a license is judged expired the instant it passes its expiry).
 const SweepInterval = 30 * time.Second
 
 // SweepExpired stores EXPIRED on every ACTIVE license past its expiry and
