@@ -16,8 +16,15 @@ var (
 	errInvalidTokenForm = &keybox.Error{Code: keybox.Unauthorized, Message: "Invalid token format"}
 )
 
-// authenticate returns the user whose login token r carries.
-func (s *Server) authenticate(r *http.Request) (keybox.User, error) {
+// errScopeRefused answers an API token calling a route its scope does not
+// reach (see Access.permits).
+var errScopeRefused = &keybox.Error{Code: keybox.Forbidden, Message: "Token scope does not allow this"}
+
+// authenticate returns the user whose login token or API token r carries,
+// for a route of access. An API token acts as its owner, and only on the
+// routes its scope permits: this is the one place scopes are enforced, from
+// the access each route declares in the table.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, access Access) (keybox.User, error) {
 	header, ok := r.Header["Authorization"]
 	if !ok || len(header) == 0 {
 		return keybox.User{}, errNoToken
@@ -27,7 +34,22 @@ func (s *Server) authenticate(r *http.Request) (keybox.User, error) {
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return keybox.User{}, errInvalidTokenForm
 	}
-	return s.svc.Authenticate(r.Context(), token)
+	if !licensing.IsAPIToken(token) {
+		return s.svc.Authenticate(r.Context(), token)
+	}
+	u, t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
+	if err != nil {
+		return keybox.User{}, err
+	}
+	if rw, ok := w.(*responseWriter); ok {
+		rw.apiToken = t.ID // the access log names the token of every call it made
+	}
+	if !access.permits(t.Scope) {
+		return keybox.User{}, errScopeRefused
+	}
+	// The event log's actor: a change made through an API token is the
+	// token's (actor type "token", id t.ID), not its owner's login.
+	return u, nil
 }
 
 // signupAnswer is the answer of POST /auth/signup.
