@@ -20,36 +20,46 @@ var (
 // reach (see Access.permits).
 var errScopeRefused = &keybox.Error{Code: keybox.Forbidden, Message: "Token scope does not allow this"}
 
-// authenticate returns the user whose login token or API token r carries,
-// for a route of access. An API token acts as its owner, and only on the
-// routes its scope permits: this is the one place scopes are enforced, from
-// the access each route declares in the table.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, access Access) (keybox.User, error) {
+// caller is who a request authenticated as: a user, through a login token
+// or through one of their API tokens.
+type caller struct {
+	user keybox.User
+	// apiToken is the id of the API token the request carried; empty for
+	// a login token. This is where the event log finds a change's actor:
+	// a change made through an API token is the token's (actor type
+	// "token", this id), a change made through a login the user's.
+	apiToken string
+}
+
+// authenticate returns who r authenticated as, with a login token or an API
+// token, for a route of access. An API token acts as its owner, and only on
+// the routes its scope permits: this is the one place scopes are enforced,
+// from the access each route declares in the table.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, access Access) (caller, error) {
 	header, ok := r.Header["Authorization"]
 	if !ok || len(header) == 0 {
-		return keybox.User{}, errNoToken
+		return caller{}, errNoToken
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(header[0]), " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return keybox.User{}, errInvalidTokenForm
+		return caller{}, errInvalidTokenForm
 	}
 	if !licensing.IsAPIToken(token) {
-		return s.svc.Authenticate(r.Context(), token)
+		u, err := s.svc.Authenticate(r.Context(), token)
+		return caller{user: u}, err
 	}
 	u, t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
 	if err != nil {
-		return keybox.User{}, err
+		return caller{}, err
 	}
 	if rw, ok := w.(*responseWriter); ok {
 		rw.apiToken = t.ID // the access log names the token of every call it made
 	}
 	if !access.permits(t.Scope) {
-		return keybox.User{}, errScopeRefused
+		return caller{}, errScopeRefused
 	}
-	// The event log's actor: a change made through an API token is the
-	// token's (actor type "token", id t.ID), not its owner's login.
-	return u, nil
+	return caller{user: u, apiToken: t.ID}, nil
 }
 
 // signupAnswer is the answer of POST /auth/signup.

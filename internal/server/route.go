@@ -198,12 +198,13 @@ func (s *Server) adapt(rt *route) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := keybox.User{}, refuseNonText(r, checkQuery)
+		var c caller
+		err := refuseNonText(r, checkQuery)
 		if err == nil {
-			u, err = s.authenticate(w, r, rt.access)
+			c, err = s.authenticate(w, r, rt.access)
 		}
 		if err == nil {
-			err = serve(w, r, u, status)
+			err = serve(w, r, c.user, status)
 		}
 		if err != nil {
 			s.answerError(w, r, env, err)
