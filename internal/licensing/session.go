@@ -48,9 +48,14 @@ func (s *Service) Refresh(ctx context.Context, caller keybox.User) (string, erro
 }
 
 // LogoutAll ends every login token of the caller, on every server, the one
-// the caller sent included.
+// the caller sent included, and revokes every API token of the account.
 func (s *Service) LogoutAll(ctx context.Context, caller keybox.User) error {
-	return s.store.Update(ctx, func(tx keybox.Tx) error { return s.endSessions(ctx, tx, &caller) })
+	return s.store.Update(ctx, func(tx keybox.Tx) error {
+		if err := s.revokeAPITokens(ctx, tx, caller.ID); err != nil {
+			return err
+		}
+		return s.endSessions(ctx, tx, &caller)
+	})
 }
 
 // endSessions ends every token issued to *u so far and updates *u to the

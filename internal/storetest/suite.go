@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"SignInCodes", testSignInCodes},
 		{"PolicyAndLicenseTermsRoundTrip", testPolicyAndLicenseTermsRoundTrip},
 		{"LapsedLeases", testLapsedLeases},
+		{"APITokens", testAPITokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
