@@ -31,6 +31,8 @@ type env struct {
 	clock  *servertest.Clock
 	// passwords counts the passwords the server checked.
 	passwords *auth.Passwords
+	// metricsURL is the metrics listener's base URL, when the server has one.
+	metricsURL string
 }
 
 type envOption func(*servertest.Options)
@@ -75,7 +77,8 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 		opt(&o)
 	}
 	s := servertest.New(t, store, o)
-	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock, passwords: s.Passwords}
+	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock, passwords: s.Passwords,
+		metricsURL: s.MetricsURL}
 }
 
 // response is a decoded JSON answer.

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/signin"
 )
@@ -40,6 +42,12 @@ type Config struct {
 	// trailing slash (e.g. https://keybox.example.com); when empty, sign-in
 	// callback URLs are derived from each request.
 	PublicURL string
+	// Build is the build that answers, as /healthz and /metrics report it
+	// (buildinfo.Get() when its Version is empty).
+	Build buildinfo.Info
+	// SeparateMetrics serves /metrics only through MetricsHandler, on a
+	// listener of its own: the API's GET /metrics then answers 404.
+	SeparateMetrics bool
 }
 
 // Server is the HTTP handler of KeyBox.
@@ -57,6 +65,9 @@ type Server struct {
 	metrics   *metrics
 	signin    *signin.Service
 	publicURL string
+	build     buildinfo.Info
+	// metricsElsewhere: /metrics is served by MetricsHandler only.
+	metricsElsewhere bool
 }
 
 // New returns the handler for the whole API.
@@ -66,7 +77,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux(),
 		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics(),
-		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/"), build: cfg.Build,
+		metricsElsewhere: cfg.SeparateMetrics}
+	if s.build.Version == "" {
+		s.build = buildinfo.Get()
+	}
+	if s.build.GoVersion == "" {
+		s.build.GoVersion = runtime.Version()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
