@@ -55,7 +55,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		return Activation{}, err
 	}
 	var out Activation
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		l, err := tx.LicenseForUpdate(ctx, c.Key)
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "activate")
@@ -95,10 +95,12 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if err := tx.CreateActivation(ctx, seat); err != nil {
 			return err
 		}
+		status := changes{}
 		if l.Status == keybox.StatusPending {
 			// The clock starts at the first activation, as KeyBox documents.
 			l.Status, l.ActivatedAt, l.IssuedAt = keybox.StatusActive, now, now
 			l.ExpiresAt = addMonths(now, l.Duration)
+			status.set("status", keybox.StatusPending, l.Status)
 		}
 		if l.ProductName == "" {
 			l.ProductName = keybox.NullString(c.ProductName)
@@ -106,7 +108,10 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		showFirstBinding(&l, append(acts, seat))
 		l.UpdatedAt = now
 		out = Activation{Seat: seat, License: l}
-		return tx.UpdateLicense(ctx, l)
+		if err := tx.UpdateLicense(ctx, l); err != nil {
+			return err
+		}
+		return ev.activationCreated(l, seat, s.applicationActor(c.Key), status)
 	})
 	if err != nil {
 		return Activation{}, err
@@ -124,7 +129,7 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 	if c.Key == "" {
 		return errKeyRequired
 	}
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		l, err := tx.LicenseForUpdate(ctx, c.Key)
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "deactivate")
@@ -148,6 +153,9 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 				continue
 			}
 			if err := tx.DeleteActivation(ctx, l.ID, a.ID); err != nil {
+				return err
+			}
+			if err := ev.activationDeleted(l, a, s.applicationActor(c.Key)); err != nil {
 				return err
 			}
 			released++

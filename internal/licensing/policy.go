@@ -34,16 +34,22 @@ func (s *Service) Policy(ctx context.Context, owner keybox.User, projectID strin
 // PatchPolicy changes the defaults of one of the caller's projects.
 func (s *Service) PatchPolicy(ctx context.Context, owner keybox.User, projectID string, in PolicyPatch) (keybox.Policy, error) {
 	var p keybox.Project
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		var err error
 		if p, err = tx.Project(ctx, owner.ID, projectID); err != nil {
 			return storeErr(err, errProjectNotFound, "update policy")
 		}
+		before := p.Policy
 		if in.RequireMachineID != nil {
 			p.Policy.RequireMachineID = *in.RequireMachineID
 		}
 		p.UpdatedAt = s.now()
-		return tx.UpdateProject(ctx, p)
+		if err := tx.UpdateProject(ctx, p); err != nil {
+			return err
+		}
+		c := changes{}
+		c.set("policy", before, p.Policy)
+		return ev.projectUpdated(owner, p, c)
 	})
 	if err != nil {
 		return keybox.Policy{}, err

@@ -50,7 +50,13 @@ func (s *Service) Refresh(ctx context.Context, caller keybox.User) (string, erro
 // LogoutAll ends every login token of the caller, on every server, the one
 // the caller sent included.
 func (s *Service) LogoutAll(ctx context.Context, caller keybox.User) error {
-	return s.store.Update(ctx, func(tx keybox.Tx) error { return s.endSessions(ctx, tx, &caller) })
+	return s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		if err := s.endSessions(ctx, tx, &caller); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: caller.ID, Type: keybox.EventUserUpdated, Actor: userActor(caller.ID),
+			Subject: userSubject(caller.ID)}, map[string]any{"sessionsEnded": true})
+	})
 }
 
 // endSessions ends every token issued to *u so far and updates *u to the

@@ -33,7 +33,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, keybox.User))
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, u)
+		h(w, s.withOrigin(w, r, keybox.Actor{Type: keybox.ActorUser, ID: u.ID}), u)
 	}
 }
 
@@ -46,7 +46,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	if !s.admitSignup(w, r, strings.ToLower(strings.TrimSpace(in.Email.Value))) {
 		return
 	}
-	u, err := s.svc.Signup(r.Context(), in)
+	u, err := s.svc.Signup(s.withOrigin(w, r, keybox.Actor{}).Context(), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return

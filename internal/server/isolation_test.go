@@ -20,6 +20,7 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"POST /auth/logout-all": true,
 	"POST /clients":         true,
 	"GET /clients":          true,
+	"POST /webhooks":        true,
 	"GET /license/me":       true,
 	"GET /dashboard/stats":  true,
 	"GET /openapi.json":     true,
@@ -57,6 +58,10 @@ func TestTenantIsolation(t *testing.T) {
 		project, key := e.projectWithLicense(ada, client, "Website")
 		activation := e.seat(key, "ada-laptop")
 
+		hook := e.do("POST", "/webhooks", ada, map[string]any{"url": "http://127.0.0.1:1/ada", "events": []string{"*"}}).
+			want(t, 201, "").body["webhook"].(map[string]any)["_id"].(string)
+		e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "")
+
 		_, bob := e.developer("bob@example.com")
 		bobClient := e.client(bob, "Bob's", "bobs@example.com")
 		_, bobKey := e.projectWithLicense(bob, bobClient, "Bob's app")
@@ -65,7 +70,10 @@ func TestTenantIsolation(t *testing.T) {
 			return string(e.do("GET", "/dashboard", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/license/"+key, ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw) +
-				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw)
+				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/events", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/webhooks", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/webhooks/"+hook+"/deliveries", ada, nil).want(t, 200, "").raw)
 		}
 		before := snapshot()
 
@@ -123,6 +131,19 @@ func TestTenantIsolation(t *testing.T) {
 				{"DELETE", "/license/" + key + "/activations/" + activation, nil, 404, "License not found", ""},
 				{"DELETE", "/license/" + bobKey + "/activations/" + activation, nil, 404, "Activation not found", ""},
 			},
+			// Bob's own events are his; none of them is about Ada's objects.
+			"GET /events": {
+				{"GET", "/events?subject=" + client, nil, 200, "", "events"},
+				{"GET", "/events?subject=" + hook, nil, 200, "", "events"},
+				{"GET", "/events?subject=" + adaID, nil, 200, "", "events"},
+				{"GET", "/events?type=webhook.*", nil, 200, "", "events"},
+			},
+			"GET /webhooks":                 {{"GET", "/webhooks", nil, 200, "", "webhooks"}},
+			"GET /webhooks/{id}":            {{"GET", "/webhooks/" + hook, nil, 404, "Webhook not found", ""}},
+			"PATCH /webhooks/{id}":          {{"PATCH", "/webhooks/" + hook, map[string]any{"url": "http://127.0.0.1:1/mallory"}, 404, "Webhook not found", ""}},
+			"DELETE /webhooks/{id}":         {{"DELETE", "/webhooks/" + hook, nil, 404, "Webhook not found", ""}},
+			"GET /webhooks/{id}/deliveries": {{"GET", "/webhooks/" + hook + "/deliveries", nil, 404, "Webhook not found", ""}},
+			"POST /webhooks/{id}/test":      {{"POST", "/webhooks/" + hook + "/test", nil, 404, "Webhook not found", ""}},
 			"GET /dashboard": {
 				{"GET", "/dashboard?clientId=" + client, nil, 404, "Client not found", ""},
 				{"GET", "/dashboard", map[string]any{"clientId": client}, 404, "Client not found", ""},

@@ -292,6 +292,23 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("DELETE", "/clients/{id}", "/clients/"+client, tok, nil)
 	call("DELETE", "/clients/{id}", "/clients/"+client+"?cascade=true", tok, nil)
 	call("GET", "/openapi.json", "/openapi.json", "", nil)
+	hook := call("POST", "/webhooks", "/webhooks", tok, map[string]any{"url": "http://127.0.0.1:1/hook", "events": []string{"*"}}).obj("webhook")["_id"].(string)
+	call("POST", "/webhooks", "/webhooks", tok, map[string]any{"url": "gopher://x", "events": []string{"*"}})
+	call("GET", "/webhooks", "/webhooks", tok, nil)
+	call("GET", "/webhooks/{id}", "/webhooks/"+hook, tok, nil)
+	call("GET", "/webhooks/{id}", "/webhooks/nope", tok, nil)
+	call("PATCH", "/webhooks/{id}", "/webhooks/"+hook, tok, map[string]any{"description": "billing", "events": []string{"license.revoked"}})
+	call("PATCH", "/webhooks/{id}", "/webhooks/"+hook, tok, map[string]any{"events": []string{"nothing.happened"}})
+	call("POST", "/webhooks/{id}/test", "/webhooks/"+hook+"/test", tok, nil)
+	if _, err := e.worker.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	call("GET", "/webhooks/{id}/deliveries", "/webhooks/"+hook+"/deliveries", tok, nil)
+	call("GET", "/events", "/events", tok, nil)
+	call("GET", "/events", "/events?type=license.*&limit=5", tok, nil)
+	call("GET", "/events", "/events?since=yesterday", tok, nil)
+	call("DELETE", "/webhooks/{id}", "/webhooks/"+hook, tok, nil)
+	call("DELETE", "/webhooks/{id}", "/webhooks/"+hook, tok, nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
 	for path, ops := range doc.Paths {

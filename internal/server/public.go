@@ -103,7 +103,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.release(r, guess)
-	a, err := s.svc.Activate(r.Context(), c)
+	a, err := s.svc.Activate(s.withOrigin(w, r, keybox.Actor{}).Context(), c)
 	signed := c.Signed(keybox.ActionActivate)
 	if err != nil {
 		s.refusePublic(w, r, guess, signed, err)
@@ -130,7 +130,7 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.release(r, guess)
-	if err := s.svc.Deactivate(r.Context(), c); err != nil {
+	if err := s.svc.Deactivate(s.withOrigin(w, r, keybox.Actor{}).Context(), c); err != nil {
 		s.refusePublic(w, r, guess, keybox.SignedRequest{}, err)
 		return
 	}

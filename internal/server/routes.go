@@ -70,6 +70,16 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))
 	m.HandleFunc("GET /dashboard/stats", s.authed(s.handleStats))
 
+	// Events and webhooks (SPEC §11).
+	m.HandleFunc("GET /events", s.authed(s.handleListEvents))
+	m.HandleFunc("POST /webhooks", s.authed(s.handleCreateWebhook))
+	m.HandleFunc("GET /webhooks", s.authed(s.handleListWebhooks))
+	m.HandleFunc("GET /webhooks/{id}", s.authed(s.handleGetWebhook))
+	m.HandleFunc("PATCH /webhooks/{id}", s.authed(s.handleUpdateWebhook))
+	m.HandleFunc("DELETE /webhooks/{id}", s.authed(s.handleDeleteWebhook))
+	m.HandleFunc("GET /webhooks/{id}/deliveries", s.authed(s.handleListDeliveries))
+	m.HandleFunc("POST /webhooks/{id}/test", s.authed(s.handleTestWebhook))
+
 	// The web dashboard: one page and its assets; browsers asking for / are
 	// sent there (handleRoot).
 	m.Handle("GET /app/", dashboardHeaders(web.Handler()))

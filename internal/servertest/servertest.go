@@ -23,6 +23,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -87,6 +88,13 @@ type Options struct {
 	Logger *slog.Logger
 	// SecretKey encrypts the private signing keys (SecretKey when empty).
 	SecretKey string
+	// Deliveries runs a webhook delivery worker on the server's clock, as
+	// keybox serve does; without it, tests deliver with Server.Worker.Drain.
+	Deliveries bool
+	// StrictWebhooks refuses webhook URLs on loopback and private networks
+	// (the default of keybox serve); test servers allow them otherwise,
+	// for their receivers on loopback.
+	StrictWebhooks bool
 }
 
 // Server is a running test server.
@@ -100,6 +108,9 @@ type Server struct {
 	Service *licensing.Service
 	// Passwords hashes and checks the server's passwords (Checks counts).
 	Passwords *auth.Passwords
+	// Worker delivers webhooks on the server's clock: running when
+	// Options.Deliveries is set, and drained by hand otherwise.
+	Worker *webhook.Worker
 }
 
 // New starts the real server over store; it stops when the test ends.
@@ -125,10 +136,15 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if secretKey == "" {
 		secretKey = SecretKey
 	}
+	eventIDs, err := keybox.NewIDs(rand.NewChaCha8([32]byte{4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := webhook.Policy{AllowPrivate: !opts.StrictWebhooks}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
 		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
 		FingerprintSecret: []byte(Secret),
-		SecretKey:         []byte(secretKey)})
+		SecretKey:         []byte(secretKey), EventIDs: eventIDs, Webhooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +172,21 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords}
+	worker := &webhook.Worker{Source: svc, Sender: webhook.NewSender(hooks), Now: clk.Now, Wake: svc.DeliveryWake(),
+		Poll: 50 * time.Millisecond, Log: opts.Logger}
+	if opts.Deliveries {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			worker.Run(ctx)
+		}()
+		t.Cleanup(func() {
+			stop()
+			<-done
+		})
+	}
+	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords, Worker: worker}
 }
 
 // Password is the password of the accounts NewLicense makes.
