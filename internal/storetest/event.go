@@ -72,7 +72,7 @@ func checkChain(t *testing.T, s keybox.Store, owner string, first int64, want in
 }
 
 // testEventChain: each owner's events are numbered and linked in order, the
-// installation's (” owner) apart; an append rolled back leaves nothing.
+// installation's (no owner) apart; an append rolled back leaves nothing.
 func testEventChain(t *testing.T, s keybox.Store) {
 	f := newFixture(t, s)
 	ctx := context.Background()
