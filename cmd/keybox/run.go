@@ -22,6 +22,7 @@ Usage:
   keybox user create        create an account directly in the database (--admin)
   keybox keys list|rotate   the signing keys of offline licensing, in the database
   keybox import keybox DIR  load a KeyBox (MongoDB) export into the database
+  keybox audit verify       check the event log's hash chains in the database
   keybox version            print the version
 
 Talking to a server (KEYBOX_SERVER or --server; --output table|json):
@@ -34,6 +35,8 @@ Talking to a server (KEYBOX_SERVER or --server; --output table|json):
   keybox licenses           list, get, create, revoke, renew, update, free-seat
   keybox users              list, get, update, delete
   keybox dashboard | stats
+  keybox events             your event log (--type, --subject, --since)
+  keybox webhooks           list, get, create, update, delete, deliveries, test
   keybox verify FILE        verify an offline license file
 
 Run "keybox COMMAND -h" for a command's flags. Configuration comes from the
@@ -90,6 +93,12 @@ func runIO(ctx context.Context, args []string, c cli) int {
 		err = c.group(ctx, "import", importCommands, rest)
 	case "verify":
 		err = c.group(ctx, "verify", verifyCommand, rest)
+	case "events":
+		err = c.group(ctx, "events", eventsCommand, rest)
+	case "webhooks", "webhook":
+		err = c.group(ctx, "webhooks", webhookCommands, rest)
+	case "audit":
+		err = c.group(ctx, "audit", auditCommands, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "keybox", version)
 	case "help", "-h", "--help", "-help":

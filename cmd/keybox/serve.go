@@ -17,6 +17,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
+	"github.com/keyboxhq/keybox/internal/webhook"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
@@ -58,6 +59,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// The secret every server shares: a key's fingerprint in the logs is
 		// the same on each of them.
 		FingerprintSecret: secret,
+		Webhooks:          webhook.Policy{AllowPrivate: cfg.webhookPrivate},
+		EventRetention:    cfg.eventRetention,
 	})
 	if err != nil {
 		return err
@@ -100,6 +103,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
 	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
+	// Webhook deliveries run apart from requests, a few at a time.
+	deliveries := &webhook.Worker{Source: svc, Sender: webhook.NewSender(webhook.Policy{AllowPrivate: cfg.webhookPrivate}),
+		Wake: svc.DeliveryWake(), Log: log}
+	work.Go(func() { deliveries.Run(workCtx) })
 	defer func() {
 		stopWork()
 		work.Wait()
