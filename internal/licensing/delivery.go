@@ -24,10 +24,11 @@ var RetryDelays = []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute
 
 // Delivery limits.
 const (
-	RetryEvery    = 12 * time.Hour
-	RetryFor      = 72 * time.Hour // how long a delivery is retried
-	DisableAfter  = 72 * time.Hour // how long an endpoint may fail before it is disabled
-	DeliveryLease = 30 * time.Second
+	RetryEvery   = 12 * time.Hour
+	RetryFor     = 72 * time.Hour // how long a delivery is retried
+	DisableAfter = 72 * time.Hour // how long an endpoint may fail before it is disabled
+	// LeaseMargin is what a lease adds to the longest its attempts can take.
+	LeaseMargin = 30 * time.Second
 )
 
 // nextAttempt returns when a delivery made at created and attempted n times
@@ -63,9 +64,11 @@ func (s *Service) wakeDeliveries() {
 func (s *Service) DeliveryWake() <-chan struct{} { return s.wake }
 
 // ClaimDeliveries leases up to limit due deliveries to the caller, with
-// their webhooks' secrets opened. A delivery whose secret cannot be opened
-// (the server's secret key is not the one it was sealed with) is recorded as
-// a failed attempt and not returned.
+// their webhooks' secrets opened. The lease lasts as long as the claimed
+// attempts could take one after another (each webhook's are made in turn),
+// and a margin: a server that dies leaves them due again when it ends. A
+// delivery whose secret cannot be opened (the server's secret key is not the
+// one it was sealed with) is recorded as a failed attempt and not returned.
 func (s *Service) ClaimDeliveries(ctx context.Context, limit int) ([]keybox.DeliveryJob, error) {
 	var token [12]byte
 	if _, err := rand.Read(token[:]); err != nil {
@@ -73,7 +76,8 @@ func (s *Service) ClaimDeliveries(ctx context.Context, limit int) ([]keybox.Deli
 	}
 	now := s.clock()
 	jobs, err := s.store.ClaimDeliveries(ctx, keybox.DeliveryClaim{
-		Now: now, LeaseUntil: now.Add(DeliveryLease), Lease: hex.EncodeToString(token[:]), Limit: limit,
+		Now: now, LeaseUntil: now.Add(time.Duration(limit)*webhook.Timeout + LeaseMargin),
+		Lease: hex.EncodeToString(token[:]), Limit: limit,
 	})
 	if err != nil {
 		return nil, err

@@ -89,7 +89,9 @@ type Options struct {
 	// SecretKey encrypts the private signing keys (SecretKey when empty).
 	SecretKey string
 	// Deliveries runs a webhook delivery worker on the server's clock, as
-	// keybox serve does; without it, tests deliver with Server.Worker.Drain.
+	// keybox serve does but woken only by changes (its poll, for retries
+	// that come due, is a minute of real time); without it, tests deliver
+	// with Server.Worker.Drain.
 	Deliveries bool
 	// StrictWebhooks refuses webhook URLs on loopback and private networks
 	// (the default of keybox serve); test servers allow them otherwise,
@@ -173,7 +175,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	worker := &webhook.Worker{Source: svc, Sender: webhook.NewSender(hooks), Now: clk.Now, Wake: svc.DeliveryWake(),
-		Poll: 50 * time.Millisecond, Log: opts.Logger}
+		Poll: time.Minute, Log: opts.Logger}
 	if opts.Deliveries {
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})

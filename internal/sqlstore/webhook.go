@@ -145,11 +145,15 @@ func (q queries) Deliveries(ctx context.Context, f keybox.DeliveryFilter) ([]key
 // rows are chosen FOR UPDATE SKIP LOCKED, so concurrent claims by several
 // servers neither wait for nor take each other's rows; a row another claim
 // changed first no longer qualifies when its new version is checked again.
-// SQLite runs one writer at a time.
+// SQLite runs one writer at a time. A webhook with a delivery leased now
+// (an attempt in flight somewhere) is passed over: an endpoint that hangs
+// holds one attempt at a time, not every worker.
 const claimDeliveries = `UPDATE webhook_deliveries SET lease = $1, next_attempt_at = $2
 	WHERE status = 'pending' AND next_attempt_at <= $3 AND id IN (
 		SELECT d.id FROM webhook_deliveries d
-		WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+		WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND NOT EXISTS (
+			SELECT 1 FROM webhook_deliveries b
+			WHERE b.webhook_id = d.webhook_id AND b.status = 'pending' AND b.lease <> '' AND b.next_attempt_at > $3)
 		ORDER BY d.next_attempt_at, d.id LIMIT $4%s)
 	RETURNING ` + deliveryColumns
 

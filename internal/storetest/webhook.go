@@ -75,7 +75,8 @@ func testDeliveriesClaimAndFinish(t *testing.T, s keybox.Store) {
 	alice := f.user("alice@example.com")
 	w := f.webhook(alice, "https://a.example/hook")
 	due := f.delivery(w, base)
-	later := f.delivery(w, keybox.NewTime(base.Add(time.Minute)))
+	f.delivery(w, keybox.NewTime(base.Add(10*time.Second)))
+	other := f.delivery(f.webhook(alice, "https://b.example/hook"), keybox.NewTime(base.Add(10*time.Second)))
 	claim := func(at time.Time, lease string) []keybox.DeliveryJob {
 		t.Helper()
 		jobs, err := s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: at, LeaseUntil: at.Add(30 * time.Second), Lease: lease, Limit: 10})
@@ -89,11 +90,16 @@ func testDeliveriesClaimAndFinish(t *testing.T, s keybox.Store) {
 	if again := claim(base.Time, "lease-2"); len(again) != 0 {
 		t.Fatalf("claimed again while leased: %+v", again)
 	}
+	// While an attempt to a webhook is in flight, its other deliveries
+	// wait; another webhook's do not.
+	if jobs := claim(base.Add(10*time.Second), "lease-2"); len(jobs) != 1 || jobs[0].Delivery.ID != other.ID {
+		t.Fatalf("claimed %+v while the first webhook is busy, want only the other webhook's", jobs)
+	}
 	// The server holding it dies: when the lease ends, it is due again,
 	// with the delivery that has come due meanwhile.
 	jobs = claim(base.Add(time.Minute), "lease-3")
-	if len(jobs) != 2 {
-		t.Fatalf("after the lease: %d claimed, want 2", len(jobs))
+	if len(jobs) != 3 {
+		t.Fatalf("after the leases: %d claimed, want 3", len(jobs))
 	}
 	d := due
 	d.Lease, d.Status, d.Attempts, d.UpdatedAt = "lease-1", keybox.DeliveryDelivered, 1, keybox.NewTime(base.Add(time.Minute))
@@ -111,7 +117,7 @@ func testDeliveriesClaimAndFinish(t *testing.T, s keybox.Store) {
 	list, n, err := s.Deliveries(ctx, keybox.DeliveryFilter{OwnerID: alice.ID, WebhookID: w.ID})
 	f.must(err)
 	if n != 2 || len(list) != 2 {
-		t.Fatalf("got %d deliveries", n)
+		t.Fatalf("got %d deliveries of the first webhook, want 2", n)
 	}
 	for _, got := range list {
 		if got.ID == due.ID && (got.Status != keybox.DeliveryDelivered || got.Attempts != 1 || len(got.Log) != 2 ||
@@ -123,15 +129,14 @@ func testDeliveriesClaimAndFinish(t *testing.T, s keybox.Store) {
 		t.Fatal("another owner lists the deliveries")
 	}
 	f.must(f.update(func(tx keybox.Tx) error { return tx.FailDeliveries(ctx, w.ID, base) }))
-	if jobs := claim(base.Add(time.Hour), "lease-4"); len(jobs) != 0 {
-		t.Fatalf("a failed delivery was claimed: %+v", jobs)
+	if jobs := claim(base.Add(time.Hour), "lease-4"); len(jobs) != 1 || jobs[0].Delivery.ID != other.ID {
+		t.Fatalf("claimed %+v; want only the other webhook's (the first's were given up)", jobs)
 	}
 	var pruned int
 	f.must(f.update(func(tx keybox.Tx) (err error) { pruned, err = tx.PruneDeliveries(ctx, base.Add(time.Second)); return }))
 	if pruned != 2 {
-		t.Fatalf("pruned %d, want 2", pruned)
+		t.Fatalf("pruned %d, want the first webhook's 2 (the other's is pending)", pruned)
 	}
-	_ = later
 }
 
 // testDeliveriesConcurrentClaims: claims racing from several servers take
@@ -139,10 +144,10 @@ func testDeliveriesClaimAndFinish(t *testing.T, s keybox.Store) {
 func testDeliveriesConcurrentClaims(t *testing.T, s keybox.Store) {
 	f := newFixture(t, s)
 	ctx := context.Background()
-	w := f.webhook(f.user("alice@example.com"), "https://a.example/hook")
+	alice := f.user("alice@example.com")
 	const total = 40
-	for range total {
-		f.delivery(w, base)
+	for i := range total {
+		f.delivery(f.webhook(alice, fmt.Sprintf("https://a.example/hook/%d", i)), base)
 	}
 	var mu sync.Mutex
 	seen := map[string]int{}

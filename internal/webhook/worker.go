@@ -78,7 +78,7 @@ func (w *Worker) Run(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				w.Log.Error("claim webhook deliveries", "error", err)
 			}
-			for _, j := range jobs {
+			for _, group := range byWebhook(jobs) {
 				slots <- struct{}{}
 				inFlight.Go(func() {
 					defer func() {
@@ -88,7 +88,7 @@ func (w *Worker) Run(ctx context.Context) {
 						default:
 						}
 					}()
-					w.attempt(attemptCtx, j)
+					w.attemptAll(attemptCtx, group)
 				})
 			}
 			full = len(jobs) == free
@@ -113,7 +113,7 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 // Drain attempts every delivery due now, waits for them, and returns how
-// many it attempted: one pass of Run, for tests and tools.
+// many it attempted: Run's work without its waiting, for tests and tools.
 func (w *Worker) Drain(ctx context.Context) (int, error) {
 	w.defaults()
 	total := 0
@@ -123,14 +123,37 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 			return total, err
 		}
 		var wg sync.WaitGroup
-		for _, j := range jobs {
-			wg.Go(func() { w.attempt(ctx, j) })
+		for _, group := range byWebhook(jobs) {
+			wg.Go(func() { w.attemptAll(ctx, group) })
 		}
 		wg.Wait()
 		total += len(jobs)
 		if len(jobs) < w.Concurrency {
 			return total, nil
 		}
+	}
+}
+
+// byWebhook groups claimed deliveries by webhook, keeping their order: one
+// endpoint's messages go one after another, and take one slot.
+func byWebhook(jobs []keybox.DeliveryJob) [][]keybox.DeliveryJob {
+	var groups [][]keybox.DeliveryJob
+	at := map[string]int{}
+	for _, j := range jobs {
+		i, ok := at[j.Webhook.ID]
+		if !ok {
+			i = len(groups)
+			at[j.Webhook.ID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], j)
+	}
+	return groups
+}
+
+func (w *Worker) attemptAll(ctx context.Context, jobs []keybox.DeliveryJob) {
+	for _, j := range jobs {
+		w.attempt(ctx, j)
 	}
 }
 
