@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/postgres"
 	"github.com/keyboxhq/keybox/internal/servertest"
+	"github.com/keyboxhq/keybox/internal/sqlstore"
+	"github.com/keyboxhq/keybox/internal/storetest"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -242,3 +245,245 @@ func TestWebhookWorkerDelivers(t *testing.T) {
 }
 
 func withDeliveries() envOption { return func(o *servertest.Options) { o.Deliveries = true } }
+
+// TestWebhookDisabledAfterThreeDays: an endpoint that fails every attempt is
+// retried on the schedule until the delivery is 3 days old, then the
+// delivery is given up and the webhook disabled, with a webhook.updated
+// event by the system. It gets nothing more until it is turned on again.
+func TestWebhookDisabledAfterThreeDays(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		rc := newReceiver(t)
+		_, ada := e.developer("ada@example.com")
+		hook, secret := e.createWebhook(ada, rc.URL, "client.created", "client.updated")
+		rc.set("failing", secret)
+		client := e.client(ada, "Acme", "acme@example.com")
+		start := e.clock.Now()
+		var waits []time.Duration
+		last := start
+		for attempt := 1; ; attempt++ {
+			if n := e.drain(); n != 1 {
+				t.Fatalf("attempt %d: %d attempts made", attempt, n)
+			}
+			d := e.deliveries(ada, hook)[0]
+			if d["status"] != "pending" {
+				if d["status"] != "failed" || d["attempts"] != float64(attempt) {
+					t.Fatalf("after %d attempts: %v", attempt, d)
+				}
+				break
+			}
+			next, err := time.Parse(time.RFC3339, d["nextAttemptAt"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits = append(waits, next.Sub(last))
+			last = next
+			e.clock.Set(next)
+			ada = e.login("ada@example.com")
+		}
+		// The last wait ends the retries at 72 hours.
+		want := "[5s 1m0s 10m0s 1h0m0s 6h0m0s 12h0m0s 12h0m0s 12h0m0s 12h0m0s 12h0m0s 4h48m55s]"
+		if got := fmt.Sprint(waits); got != want {
+			t.Fatalf("waits %s, want %s", got, want)
+		}
+		if last.Sub(start) != 72*time.Hour {
+			t.Fatalf("the last attempt came %v after the change, want 72h", last.Sub(start))
+		}
+		h := e.do("GET", "/webhooks/"+hook, ada, nil).want(t, 200, "").obj("webhook")
+		if h["enabled"] != false || h["disabledAt"] == nil || h["failingSince"] == nil {
+			t.Fatalf("after 3 days of failures: %v", h)
+		}
+		ev := e.newestEvents(ada, 1)[0]
+		wantEvent(t, ev, "webhook.updated", "system", "", "webhook", hook, nil)
+		if fmt.Sprint(data(ev, "enabled")) != "map[from:true to:false]" || data(ev, "reason") == nil {
+			t.Fatalf("the disabling event's data: %v", ev["data"])
+		}
+		e.do("PATCH", "/clients/"+client, ada, map[string]any{"name": "Acme 2"}).want(t, 200, "")
+		if n := e.drain(); n != 0 || len(e.deliveries(ada, hook)) != 1 {
+			t.Fatalf("a disabled webhook got a delivery (%d attempts)", n)
+		}
+		r := e.do("PATCH", "/webhooks/"+hook, ada, map[string]any{"enabled": true}).want(t, 200, "")
+		if h := r.obj("webhook"); h["enabled"] != true || h["failingSince"] != nil || h["disabledAt"] != nil {
+			t.Fatalf("turned on again: %v", h)
+		}
+		rc.set("up", "")
+		e.do("PATCH", "/clients/"+client, ada, map[string]any{"name": "Acme 3"}).want(t, 200, "")
+		if n := e.drain(); n != 1 {
+			t.Fatalf("turned on again: %d attempts", n)
+		}
+		if got := <-rc.arrived; !strings.Contains(string(got.body), "Acme 3") {
+			t.Fatalf("got %s", got.body)
+		}
+	})
+}
+
+// TestWebhookRequests: every member is checked and a refusal names it;
+// a test message is queued and delivered as webhook.test; an account's
+// webhooks are bounded.
+func TestWebhookRequests(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		_, ada := e.developer("ada@example.com")
+		for _, tc := range []struct {
+			body  any
+			field string
+		}{
+			{map[string]any{}, "url"},
+			{map[string]any{"events": []string{"*"}}, "url"},
+			{map[string]any{"url": "", "events": []string{"*"}}, "url"},
+			{map[string]any{"url": 5, "events": []string{"*"}}, "url"},
+			{map[string]any{"url": "ftp://127.0.0.1/x", "events": []string{"*"}}, "url"},
+			{map[string]any{"url": "not a url", "events": []string{"*"}}, "url"},
+			{map[string]any{"url": "http://127.0.0.1/" + strings.Repeat("a", 3000), "events": []string{"*"}}, "url"},
+			{map[string]any{"url": "http://127.0.0.1/x"}, "events"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": []string{}}, "events"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": "*"}, "events"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": []string{"license.stolen"}}, "events"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": []any{1}}, "events"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": []string{"*"}, "description": 7}, "description"},
+			{map[string]any{"url": "http://127.0.0.1/x", "events": []string{"*"}, "description": strings.Repeat("d", 201)}, "description"},
+			{`{"url":"http://127.0.0.1/x","events":["*"],"description":"\u0000"}`, "description"},
+		} {
+			r := e.do("POST", "/webhooks", ada, tc.body).want(t, 400, "Validation error")
+			if _, ok := r.obj("errors")[tc.field]; !ok {
+				t.Errorf("%v: errors %v do not name %s", tc.body, r.body["errors"], tc.field)
+			}
+		}
+		if n := len(e.do("GET", "/webhooks", ada, nil).want(t, 200, "").list("webhooks")); n != 0 {
+			t.Fatalf("refused webhooks were stored: %d", n)
+		}
+		rc := newReceiver(t)
+		hook, secret := e.createWebhook(ada, rc.URL, "license.revoked", "license.revoked", "license.created")
+		rc.set("up", secret)
+		h := e.do("GET", "/webhooks/"+hook, ada, nil).want(t, 200, "").obj("webhook")
+		if fmt.Sprint(h["events"]) != "[license.revoked license.created]" || h["enabled"] != true {
+			t.Fatalf("stored: %v", h)
+		}
+		if strings.Contains(string(e.do("GET", "/webhooks", ada, nil).raw), strings.TrimPrefix(secret, "whsec_")) {
+			t.Fatal("the secret is shown again")
+		}
+		r := e.do("PATCH", "/webhooks/"+hook, ada, map[string]any{"enabled": "yes"}).want(t, 400, "Validation error")
+		if _, ok := r.obj("errors")["enabled"]; !ok {
+			t.Fatalf("errors %v do not name enabled", r.body["errors"])
+		}
+		e.do("PATCH", "/webhooks/"+hook, ada, map[string]any{"url": "gopher://x"}).want(t, 400, "Validation error")
+		e.do("PATCH", "/webhooks/"+hook, ada, map[string]any{"events": []string{"*"}, "description": "all"}).want(t, 200, "Webhook updated")
+
+		d := e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "Test delivery queued").obj("delivery")
+		if d["type"] != "webhook.test" || d["event"] != nil || d["status"] != "pending" {
+			t.Fatalf("queued: %v", d)
+		}
+		// The test message, and the webhook.updated event of the change
+		// before it, which "*" now subscribes to.
+		if n := e.drain(); n != 2 {
+			t.Fatalf("%d attempts, want 2", n)
+		}
+		_, processed := rc.snapshot()
+		got, ok := processed[d["_id"].(string)]
+		if !ok || !strings.Contains(string(got.body), `"type":"webhook.test"`) {
+			t.Fatalf("no test message under %s: %v", d["_id"], processed)
+		}
+		e.do("POST", "/webhooks/nope/test", ada, nil).want(t, 404, "Webhook not found")
+		e.do("GET", "/webhooks/nope/deliveries", ada, nil).want(t, 404, "Webhook not found")
+		e.do("GET", "/webhooks/"+hook+"/deliveries?limit=0", ada, nil).want(t, 400, "")
+
+		for i := 1; i < 20; i++ {
+			e.createWebhook(ada, fmt.Sprintf("%s/%d", rc.URL, i), "*")
+		}
+		e.do("POST", "/webhooks", ada, map[string]any{"url": rc.URL, "events": []string{"*"}}).want(t, 409, "An account may have at most 20 webhooks")
+		e.do("DELETE", "/webhooks/"+hook, ada, nil).want(t, 200, "Webhook deleted")
+		e.do("GET", "/webhooks/"+hook, ada, nil).want(t, 404, "Webhook not found")
+		e.do("GET", "/webhooks/"+hook+"/deliveries", ada, nil).want(t, 404, "Webhook not found")
+	})
+}
+
+// TestWebhookRefusesPrivateAddresses: on a server that does not allow them
+// (the default), a URL pointing inside the server's network is refused at
+// creation and change, naming url. The same refusal at connection time,
+// for a name whose address changes after the check, is in internal/webhook.
+func TestWebhookRefusesPrivateAddresses(t *testing.T) {
+	e := newEnv(t, storeSQLite(t), func(o *servertest.Options) { o.StrictWebhooks = true })
+	_, ada := e.developer("ada@example.com")
+	for _, u := range []string{
+		"http://127.0.0.1:5000/", "http://localhost:5000/", "http://[::1]/", "http://10.0.0.8/", "http://172.16.3.4/",
+		"http://192.168.1.10/", "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/", "http://[fd00::1]/",
+		"http://0.0.0.0/", "http://224.0.0.1/", "http://[::ffff:127.0.0.1]/", "http://100.64.0.1/",
+	} {
+		r := e.do("POST", "/webhooks", ada, map[string]any{"url": u, "events": []string{"*"}}).want(t, 400, "Validation error")
+		if reason, _ := r.obj("errors")["url"].(string); !strings.Contains(reason, "loopback, private or link-local") {
+			t.Errorf("%s: errors %v", u, r.body["errors"])
+		}
+	}
+	hook, _ := e.createWebhook(ada, "https://93.184.216.34/hook", "*")
+	r := e.do("PATCH", "/webhooks/"+hook, ada, map[string]any{"url": "http://169.254.169.254/"}).want(t, 400, "Validation error")
+	if _, ok := r.obj("errors")["url"]; !ok {
+		t.Fatalf("errors %v", r.body["errors"])
+	}
+	if h := e.do("GET", "/webhooks/"+hook, ada, nil).want(t, 200, "").obj("webhook"); h["url"] != "https://93.184.216.34/hook" {
+		t.Fatalf("the refused change was stored: %v", h)
+	}
+}
+
+// TestWebhookReplicasDeliverOnce: two servers share one PostgreSQL
+// database, each with its delivery worker, and changes are made through
+// both at once. Every event is delivered, each exactly once: no attempt is
+// made twice without a crash.
+func TestWebhookReplicasDeliverOnce(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	open := func(replica byte) *env {
+		s, err := postgres.Open(context.Background(), dbURL, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return newEnv(t, s, withDeliveries(), func(o *servertest.Options) { o.Replica = replica })
+	}
+	a, b := open(0), open(1)
+	rc := newReceiver(t)
+	_, ada := a.developer("ada@example.com")
+	hook, secret := a.createWebhook(ada, rc.URL, "client.created")
+	rc.set("up", secret)
+	const n = 40
+	var wg sync.WaitGroup
+	for i, server := range []*env{a, b} {
+		wg.Go(func() {
+			for j := range n / 2 {
+				server.client(ada, "Acme", fmt.Sprintf("acme-%d-%d@example.com", i, j))
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		select {
+		case <-rc.arrived:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%d of %d events delivered", i, n)
+		}
+	}
+	// Wait for the last outcomes to be recorded, then count.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list := a.do("GET", "/webhooks/"+hook+"/deliveries?limit=100", ada, nil).want(t, 200, "").list("deliveries")
+		done := 0
+		for _, d := range list {
+			if d := d.(map[string]any); d["status"] == "delivered" {
+				if d["attempts"] != 1.0 {
+					t.Fatalf("delivery %v was attempted more than once", d)
+				}
+				done++
+			}
+		}
+		if len(list) != n {
+			t.Fatalf("%d deliveries for %d events", len(list), n)
+		}
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries recorded as delivered", done, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	requests, processed := rc.snapshot()
+	if len(requests) != n || len(processed) != n {
+		t.Fatalf("the receiver got %d requests for %d messages; want %d and %d", len(requests), len(processed), n, n)
+	}
+}

@@ -93,6 +93,9 @@ type Options struct {
 	// that come due, is a minute of real time); without it, tests deliver
 	// with Server.Worker.Drain.
 	Deliveries bool
+	// Replica, when not 0, seeds the server's ids and keys apart from
+	// replica 0's, for tests that run several servers on one database.
+	Replica byte
 	// StrictWebhooks refuses webhook URLs on loopback and private networks
 	// (the default of keybox serve); test servers allow them otherwise,
 	// for their receivers on loopback.
@@ -130,7 +133,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
+	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1, opts.Replica}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +141,13 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if secretKey == "" {
 		secretKey = SecretKey
 	}
-	eventIDs, err := keybox.NewIDs(rand.NewChaCha8([32]byte{4}))
+	eventIDs, err := keybox.NewIDs(rand.NewChaCha8([32]byte{4, opts.Replica}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hooks := webhook.Policy{AllowPrivate: !opts.StrictWebhooks}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2, opts.Replica}), KeyRandom: rand.NewChaCha8([32]byte{3, opts.Replica}), SignupClosed: opts.SignupClosed,
 		FingerprintSecret: []byte(Secret),
 		SecretKey:         []byte(secretKey), EventIDs: eventIDs, Webhooks: hooks})
 	if err != nil {
