@@ -129,3 +129,36 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigEventsAndWebhooks: the retention takes days, a duration or
+// forever (365 days by default); private webhook addresses are refused
+// unless turned on; a bad value is one line naming its variable.
+func TestConfigEventsAndWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		env       map[string]string
+		retention time.Duration
+		private   bool
+	}{
+		{map[string]string{}, 365 * 24 * time.Hour, false},
+		{map[string]string{"KEYBOX_EVENT_RETENTION": "30d", "KEYBOX_WEBHOOK_ALLOW_PRIVATE": "true"}, 30 * 24 * time.Hour, true},
+		{map[string]string{"KEYBOX_EVENT_RETENTION": "720h"}, 720 * time.Hour, false},
+		{map[string]string{"KEYBOX_EVENT_RETENTION": "forever"}, -1, false},
+	} {
+		c, err := loadConfig("serve", nil, envFunc(tc.env), io.Discard)
+		if err != nil || c.eventRetention != tc.retention || c.webhookPrivate != tc.private {
+			t.Errorf("%v: retention %v, private %v, %v; want %v, %v", tc.env, c.eventRetention, c.webhookPrivate, err, tc.retention, tc.private)
+		}
+	}
+	for env, want := range map[string]string{
+		"KEYBOX_EVENT_RETENTION=0d":           "KEYBOX_EVENT_RETENTION: \"0d\" is not a number of days",
+		"KEYBOX_EVENT_RETENTION=-5h":          "KEYBOX_EVENT_RETENTION: \"-5h\"",
+		"KEYBOX_EVENT_RETENTION=a year":       "KEYBOX_EVENT_RETENTION: \"a year\"",
+		"KEYBOX_WEBHOOK_ALLOW_PRIVATE=please": "KEYBOX_WEBHOOK_ALLOW_PRIVATE: \"please\" must be true or false",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		_, err := loadConfig("serve", nil, envFunc(map[string]string{k: v}), io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "\n") != 0 {
+			t.Errorf("%s: got %v, want one line starting %q", env, err, want)
+		}
+	}
+}
