@@ -46,10 +46,6 @@ type Config struct {
 	SecretKey []byte
 	// Webhooks says which endpoints webhooks may point to.
 	Webhooks webhook.Policy
-	// EventIDs is the source of the ids of events and webhook deliveries, kept
-	// apart from IDs so that recording events does not change the ids of
-	// everything else (random when nil).
-	EventIDs *keybox.IDs
 	// EventRetention is how long events are kept (DefaultEventRetention
 	// when 0; negative keeps them for ever).
 	EventRetention time.Duration
@@ -101,10 +97,10 @@ func New(cfg Config) (*Service, error) {
 		sealer:        sealer,
 		webhookPolicy: cfg.Webhooks, hookBox: hookBox, wake: make(chan struct{}, 1), retention: cfg.EventRetention,
 	}
-	if s.eventIDs = cfg.EventIDs; s.eventIDs == nil {
-		if s.eventIDs, err = keybox.NewIDs(nil); err != nil {
-			return nil, err
-		}
+	// Events and deliveries draw their ids from a source of their own, so
+	// that recording events leaves the ids of everything else as they were.
+	if s.eventIDs, err = keybox.NewIDs(nil); err != nil {
+		return nil, err
 	}
 	if s.retention == 0 {
 		s.retention = DefaultEventRetention

@@ -70,7 +70,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))
 	m.HandleFunc("GET /dashboard/stats", s.authed(s.handleStats))
 
-	// Events and webhooks (SPEC §11).
+	// The event log and webhooks.
 	m.HandleFunc("GET /events", s.authed(s.handleListEvents))
 	m.HandleFunc("POST /webhooks", s.authed(s.handleCreateWebhook))
 	m.HandleFunc("GET /webhooks", s.authed(s.handleListWebhooks))

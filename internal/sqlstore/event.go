@@ -76,7 +76,8 @@ func (q queries) Events(ctx context.Context, f keybox.EventFilter) ([]keybox.Eve
 	if !f.Since.IsZero() {
 		w.add("created_at >= " + w.arg(f.Since.UnixMilli()))
 	}
-	return page(ctx, q, &w, f.Page, "events", eventColumns, newestFirst, scanEvent)
+	// Within a millisecond, a chain's order is its sequence.
+	return page(ctx, q, &w, f.Page, "events", eventColumns, "created_at DESC, seq DESC, id DESC", scanEvent)
 }
 
 func (q queries) EventChains(ctx context.Context) ([]keybox.EventChain, error) {

@@ -32,7 +32,7 @@ CREATE TABLE events (
     hash         TEXT NOT NULL,
     UNIQUE (owner_id, seq)
 );
-CREATE INDEX events_owner_created ON events (owner_id, created_at DESC, id DESC);
+CREATE INDEX events_owner_created ON events (owner_id, created_at DESC, seq DESC);
 
 -- A developer's webhook endpoints. The signing secret is stored sealed
 -- (encrypted with a key derived from the server's secret key).
