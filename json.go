@@ -104,6 +104,12 @@ func (l License) AppendJSON(b []byte) []byte {
 	b = appendStampsOpen(b, l.CreatedAt, l.UpdatedAt)
 	b = append(b, `,"requireMachineId":`...)
 	b = strconv.AppendBool(b, l.RequireMachineID)
+	b = append(b, `,"leaseSeconds":`...)
+	b = strconv.AppendInt(b, int64(l.LeaseSeconds), 10)
+	b = append(b, `,"entitlements":`...)
+	b = AppendStrings(b, l.Entitlements)
+	b = append(b, `,"metadata":`...)
+	b = AppendObject(b, l.Metadata)
 	return append(b, '}')
 }
 
@@ -126,7 +132,49 @@ func (a Activation) AppendJSON(b []byte) []byte {
 	b = a.ActivatedAt.AppendJSON(b)
 	b = append(b, `,"lastValidatedAt":`...)
 	b = a.LastValidatedAt.AppendJSON(b)
-	return appendStamps(b, a.CreatedAt, a.UpdatedAt)
+	b = appendStampsOpen(b, a.CreatedAt, a.UpdatedAt)
+	b = append(b, `,"leaseExpiresAt":`...)
+	b = a.LeaseExpiresAt.AppendJSON(b)
+	return append(b, '}')
+}
+
+// AppendJSON appends the policy.
+func (p Policy) AppendJSON(b []byte) []byte {
+	b = append(b, `{"duration":`...)
+	b = strconv.AppendInt(b, int64(p.Duration), 10)
+	b = append(b, `,"maxMachines":`...)
+	b = strconv.AppendInt(b, int64(p.MaxMachines), 10)
+	b = append(b, `,"leaseSeconds":`...)
+	b = strconv.AppendInt(b, int64(p.LeaseSeconds), 10)
+	b = append(b, `,"requireMachineId":`...)
+	b = strconv.AppendBool(b, p.RequireMachineID)
+	b = append(b, `,"entitlements":`...)
+	b = AppendStrings(b, p.Entitlements)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes the policy.
+func (p Policy) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil), nil }
+
+// AppendStrings appends list as a JSON array of strings ([] when empty).
+func AppendStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// AppendObject appends raw, a JSON object checked when it was stored, or {}
+// when it is empty.
+func AppendObject(b []byte, raw []byte) []byte {
+	if len(raw) == 0 {
+		return append(b, "{}"...)
+	}
+	return append(b, raw...)
 }
 
 // MarshalJSON encodes the activation.

@@ -47,12 +47,13 @@ func TestDomainJSONMatchesReflection(t *testing.T) {
 	at := keybox.NewTime(time.Date(2024, 2, 29, 23, 59, 59, 999_000_000, time.UTC))
 	l := keybox.License{ID: "65a1b2c3d4e5f60718293a4b", Key: `K"1`, Duration: 3, IssuedAt: at, ExpiresAt: at, Status: keybox.StatusActive,
 		Services: []keybox.Service{keybox.ServiceHosting, keybox.ServiceDomain}, OwnerID: "u", ClientID: "c", ProjectID: "p",
-		MaxMachines: 2, MachineID: "m<1>", ProductName: "P", CreatedAt: at, UpdatedAt: at, RequireMachineID: true}
+		MaxMachines: 2, MachineID: "m<1>", ProductName: "P", CreatedAt: at, UpdatedAt: at, RequireMachineID: true,
+		LeaseSeconds: 600, Entitlements: []string{"export", "pro"}, Metadata: json.RawMessage(`{"tier":"gold","seats":[1,"<2>"]}`)}
 	type licenseFields keybox.License // the same fields, without the methods
 	if got, want := stdJSON(t, l), stdJSON(t, licenseFields(l)); got != want {
 		t.Errorf("license:\n got %s\nwant %s", got, want)
 	}
-	a := keybox.Activation{ID: "a", LicenseID: "l", MachineID: "m", ActivatedAt: at, CreatedAt: at, UpdatedAt: at}
+	a := keybox.Activation{ID: "a", LicenseID: "l", MachineID: "m", ActivatedAt: at, CreatedAt: at, UpdatedAt: at, LeaseExpiresAt: at}
 	type activationFields keybox.Activation
 	if got, want := stdJSON(t, a), stdJSON(t, activationFields(a)); got != want {
 		t.Errorf("activation:\n got %s\nwant %s", got, want)
@@ -66,6 +67,18 @@ func TestDomainJSONMatchesReflection(t *testing.T) {
 	type projectFields keybox.Project
 	if got, want := stdJSON(t, p), stdJSON(t, projectFields(p)); got != want {
 		t.Errorf("project:\n got %s\nwant %s", got, want)
+	}
+	pol := keybox.Policy{Duration: 12, MaxMachines: 5, LeaseSeconds: 60, RequireMachineID: true, Entitlements: []string{"a.b", "pro"}}
+	type policyFields keybox.Policy
+	if got, want := stdJSON(t, pol), stdJSON(t, policyFields(pol)); got != want {
+		t.Errorf("policy:\n got %s\nwant %s", got, want)
+	}
+	// Empty lists and metadata are [] and {}, never null.
+	if got := stdJSON(t, keybox.Policy{MaxMachines: 1}); got != `{"duration":0,"maxMachines":1,"leaseSeconds":0,"requireMachineId":false,"entitlements":[]}` {
+		t.Errorf("empty policy: %s", got)
+	}
+	if got := string(keybox.License{}.AppendJSON(nil)); !bytes.HasSuffix([]byte(got), []byte(`"entitlements":[],"metadata":{}}`)) {
+		t.Errorf("empty license: %s", got)
 	}
 	u := keybox.User{ID: "u", Name: "N", Email: "e", Role: keybox.RoleAdmin, PasswordHash: "secret", CreatedAt: at, UpdatedAt: at}
 	type userFields keybox.User

@@ -9,7 +9,11 @@
 // periodically through the public license API.
 package keybox
 
-import "crypto/ed25519"
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"slices"
+)
 
 // Role is a user's role. The first user of an installation is an ADMIN.
 type Role string
@@ -49,6 +53,16 @@ type Identity struct {
 	CreatedAt Time
 }
 
+// SignInCode is a one-time code that hands a sign-in through a provider over
+// to the dashboard, which exchanges it for a login token. Only the code's
+// hash is stored, so a copy of the database holds no usable code.
+type SignInCode struct {
+	Hash      string // hex SHA-256 of the code
+	UserID    string
+	ExpiresAt Time
+	CreatedAt Time
+}
+
 // Client is a developer's customer. Its email is unique per owner.
 type Client struct {
 	ID        string `json:"_id"`
@@ -75,8 +89,18 @@ type Project struct {
 // license copies them and may override each; changing a policy later leaves
 // existing licenses as they are.
 type Policy struct {
+	// Duration is the months a new license lasts; 0 leaves it to each
+	// license (POST /license/create must then send one).
+	Duration int `json:"duration"`
+	// MaxMachines is a new license's seats (1 unless set).
+	MaxMachines int `json:"maxMachines"`
+	// LeaseSeconds, when above 0, makes a seat lapse when its machine has
+	// been silent that long (floating licenses); 0 keeps seats until freed.
+	LeaseSeconds int `json:"leaseSeconds"`
 	// RequireMachineID refuses public API requests that send no machine id.
 	RequireMachineID bool `json:"requireMachineId"`
+	// Entitlements are the feature codes a new license holds, sorted.
+	Entitlements []string `json:"entitlements"`
 }
 
 // Status is a license's lifecycle state.
@@ -131,19 +155,43 @@ type License struct {
 	// RequireMachineID refuses activations, validations, deactivations and
 	// checkouts that send no machine id.
 	RequireMachineID bool `json:"requireMachineId"`
+	// LeaseSeconds, when above 0, makes a seat lapse when its machine has not
+	// validated, activated or sent a heartbeat for that long.
+	LeaseSeconds int `json:"leaseSeconds"`
+	// Entitlements are the feature codes the license unlocks, sorted, each
+	// once ("pro", "export").
+	Entitlements []string `json:"entitlements"`
+	// Metadata is a JSON object the developer keeps on the license for the
+	// application to read (compact; "{}" when none).
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+// Has reports whether the license holds the entitlement code.
+func (l License) Has(code string) bool { return HasEntitlement(l.Entitlements, code) }
+
+// HasEntitlement reports whether the sorted list of codes holds code.
+func HasEntitlement(sorted []string, code string) bool {
+	_, found := slices.BinarySearch(sorted, code)
+	return found
 }
 
 // Activation is a seat: a machine (and optionally an instance) a license is bound to.
 type Activation struct {
-	ID              string `json:"_id"`
-	LicenseID       string `json:"license"`
-	MachineID       string `json:"machineId"`
-	InstanceID      string `json:"instanceId"`
-	ProductName     string `json:"productName"`
-	ActivatedAt     Time   `json:"activatedAt"`
-	LastValidatedAt Time   `json:"lastValidatedAt"`
-	CreatedAt       Time   `json:"createdAt"`
-	UpdatedAt       Time   `json:"updatedAt"`
+	ID          string `json:"_id"`
+	LicenseID   string `json:"license"`
+	MachineID   string `json:"machineId"`
+	InstanceID  string `json:"instanceId"`
+	ProductName string `json:"productName"`
+	ActivatedAt Time   `json:"activatedAt"`
+	// LastValidatedAt is the last time the machine validated or sent a
+	// heartbeat (written in batches, a few seconds late).
+	LastValidatedAt Time `json:"lastValidatedAt"`
+	CreatedAt       Time `json:"createdAt"`
+	UpdatedAt       Time `json:"updatedAt"`
+	// LeaseExpiresAt is when the seat lapses unless its machine is heard
+	// from, for a license with a lease; it is worked out when the seat is
+	// shown, never stored.
+	LeaseExpiresAt Time `json:"leaseExpiresAt"`
 }
 
 // NullString is a string that is encoded as JSON null when empty.

@@ -1,6 +1,7 @@
 package keybox
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -47,11 +48,19 @@ type LicenseFile struct {
 	MachineID        string    `json:"machineId"`
 	InstanceID       string    `json:"instanceId"`
 	ProductName      string    `json:"productName"`
+	// Entitlements are the license's feature codes, sorted ([] for none).
+	Entitlements []string `json:"entitlements"`
+	// Metadata is the JSON object the developer keeps on the license ({}
+	// for none).
+	Metadata json.RawMessage `json:"metadata"`
 	// IssuedAt is when the file was signed: a key retired before then
 	// cannot have signed it.
 	IssuedAt  Time `json:"issuedAt"`
 	ExpiresAt Time `json:"expiresAt"`
 }
+
+// Has reports whether the file grants the entitlement code.
+func (f LicenseFile) Has(code string) bool { return HasEntitlement(f.Entitlements, code) }
 
 // Errors of license file and response verification. Each failure has its
 // own, so that an application can tell a tampered file from an old one.
@@ -126,10 +135,21 @@ func SignLicenseFile(f LicenseFile, priv ed25519.PrivateKey) (string, error) {
 	if f.Services == nil {
 		f.Services = []Service{}
 	}
-	payload, err := json.Marshal(f)
-	if err != nil {
+	if f.Entitlements == nil {
+		f.Entitlements = []string{}
+	}
+	if len(f.Metadata) == 0 {
+		f.Metadata = json.RawMessage("{}")
+	}
+	// Without HTML escaping: the payload carries the developer's metadata
+	// as it was stored, and nothing renders it as HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
 		return "", fmt.Errorf("license file: %w", err)
 	}
+	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sig := ed25519.Sign(priv, payload)
 	body := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sig)
 	var b strings.Builder

@@ -35,6 +35,7 @@ func testFile(k keybox.SigningKey) keybox.LicenseFile {
 		KeyID: k.ID, Key: "KB-7QX2M-9HD4T-KAW3E-PZ81C", Status: keybox.StatusActive,
 		Services: []keybox.Service{keybox.ServiceHosting}, LicenseExpiresAt: keybox.NewTime(fileIssued.AddDate(1, 0, 0)),
 		MachineID: "machine-1", InstanceID: "instance-1", ProductName: "Acme Desktop",
+		Entitlements: []string{"export", "pro"}, Metadata: json.RawMessage(`{"plan":"gold","seats":5}`),
 		IssuedAt: keybox.NewTime(fileIssued), ExpiresAt: keybox.NewTime(fileIssued.Add(30 * 24 * time.Hour)),
 	}
 }
@@ -306,7 +307,7 @@ func TestVector(t *testing.T) {
 	at := fileIssued.Add(time.Hour)
 	req := keybox.SignedRequest{Action: keybox.ActionValidate, Key: f.Key, MachineID: f.MachineID, InstanceID: f.InstanceID,
 		ProductName: f.ProductName, Nonce: "3f9c2a61d0b84e7a9c15e2f4a8b0d613"}
-	body := `{"valid":true,"status":"active","duration":"12 months","expiresAt":1803902400000}` + "\n"
+	body := `{"valid":true,"status":"active","duration":"12 months","expiresAt":1803902400000,"entitlements":["export","pro"]}` + "\n"
 	want := vector{
 		Description: "KeyBox offline license file test vector (format keybox-license-v2): sign payload with the Ed25519 key from the 32-byte seed (hex); " +
 			"the result must equal file, which must verify at verifyAt for licenseKey and machineId; tamperedFile must fail its signature check. " +

@@ -40,6 +40,11 @@ type Store interface {
 	GiveBackRate(ctx context.Context, key string, ends time.Time) error
 	// PruneRates deletes the windows closed at now and returns how many.
 	PruneRates(ctx context.Context, now time.Time) (int, error)
+	// LapsedLeases returns, in key order, the keys of at most limit licenses
+	// with a lease (LeaseSeconds > 0) that hold a seat whose machine was
+	// last heard from (ActivatedAt or LastValidatedAt, the later) at least
+	// LeaseSeconds before now. The lease sweep removes those seats.
+	LapsedLeases(ctx context.Context, now time.Time, limit int) ([]string, error)
 
 	// Ping checks that the database answers and its schema is current.
 	Ping(ctx context.Context) error
@@ -128,6 +133,14 @@ type Tx interface {
 	// CreateIdentity links an account to a provider's subject; a subject
 	// already linked is a Conflict. Deleting the account deletes its links.
 	CreateIdentity(ctx context.Context, i Identity) error
+	// CreateSignInCode stores a one-time sign-in code.
+	CreateSignInCode(ctx context.Context, c SignInCode) error
+	// TakeSignInCode deletes the code with this hash and returns it, so that
+	// of several servers taking it at once only one gets it; NotFound when
+	// there is none (never stored, or already taken).
+	TakeSignInCode(ctx context.Context, hash string) (SignInCode, error)
+	// DeleteSignInCodes deletes the codes that expired before t.
+	DeleteSignInCodes(ctx context.Context, expiredBefore time.Time) error
 
 	CreateClient(ctx context.Context, c Client) error
 	UpdateClient(ctx context.Context, c Client) error

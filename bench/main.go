@@ -433,8 +433,9 @@ func call(method, u, token string, body any) (map[string]any, error) {
 	return out, nil
 }
 
-// setup creates a developer, a client, a project with a 12-month license,
-// and activates it; it returns the key.
+// setup creates a developer, a client, a project with a 12-month license
+// holding three entitlements (every valid answer lists them), and
+// activates it; it returns the key.
 func setup(base string) (string, error) {
 	if _, err := call("POST", base+"/auth/signup", "", map[string]string{
 		"name": "Bench", "email": "bench@example.com", "password": "bench password", "confirm_password": "bench password",
@@ -453,6 +454,7 @@ func setup(base string) (string, error) {
 	clientID, _ := c["client"].(map[string]any)["_id"].(string)
 	p, err := call("POST", base+"/projects/createProject", token, map[string]any{
 		"clientId": clientID, "projectName": "Bench", "duration": 12, "services": []string{"Hosting"},
+		"policy": map[string]any{"entitlements": []string{"export", "pro", "reports"}},
 	})
 	if err != nil {
 		return "", err
@@ -464,6 +466,9 @@ func setup(base string) (string, error) {
 	v, err := call("POST", base+"/validate", "", map[string]string{"key": key, "machineId": "bench-machine"})
 	if err != nil || v["valid"] != true {
 		return "", fmt.Errorf("the bench license does not validate: %v %v", v, err)
+	}
+	if codes, _ := v["entitlements"].([]any); len(codes) != 3 {
+		return "", fmt.Errorf("the bench license's valid answer lists entitlements %v, want 3", v["entitlements"])
 	}
 	return key, nil
 }

@@ -2,8 +2,10 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -148,11 +150,26 @@ func TestManagementEndToEnd(t *testing.T) {
 		}
 		_, err = bob.ProjectPolicy(ctx, app.ID)
 		wantAPIError(t, err, 404, "Project not found")
+		nine, five, lease := 9, 5, 120
+		pol := must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{Duration: &nine, MaxMachines: &five,
+			LeaseSeconds: &lease, Entitlements: []string{"pro", "export"}}))
+		if want := (keybox.Policy{Duration: 9, MaxMachines: 5, LeaseSeconds: 120, RequireMachineID: true, Entitlements: []string{"export", "pro"}}); !reflect.DeepEqual(pol, want) {
+			t.Fatalf("updated policy %+v, want %+v", pol, want)
+		}
+		pol = must[keybox.Policy](t)(ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{Entitlements: []string{"pro"}}))
+		if pol.Duration != 9 || !slices.Equal(pol.Entitlements, []string{"pro"}) {
+			t.Fatalf("entitlements replaced, the rest kept: %+v", pol)
+		}
+		_, err = ada.UpdateProjectPolicy(ctx, app.ID, client.PolicyUpdate{LeaseSeconds: &five})
+		if e := wantAPIError(t, err, 400, "Validation error"); e.Errors["leaseSeconds"] == "" {
+			t.Fatalf("a 5-second lease: %v", e.Errors)
+		}
 
 		// Licenses.
 		lic := must[keybox.License](t)(ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, MaxMachines: 2, ProductName: "mobile"}))
-		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting || !lic.RequireMachineID {
-			t.Fatalf("got %+v", lic)
+		if lic.MaxMachines != 2 || lic.ProductName != "mobile" || lic.Services[0] != keybox.ServiceHosting || !lic.RequireMachineID ||
+			lic.LeaseSeconds != 120 || !lic.Has("pro") || lic.Duration != 6 {
+			t.Fatalf("got %+v, want the policy's lease and entitlements", lic)
 		}
 		_, err = ada.CreateLicense(ctx, client.NewLicense{Duration: 6, ClientID: acme.ID, ProjectID: app.ID, Key: lic.Key})
 		if e := wantAPIError(t, err, 409, "License key already exists"); e.Field != "key" {
@@ -174,9 +191,12 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got duration %d after renewing a PENDING license by 3, want 9", renewed.Duration)
 		}
 		seats := 3
+		zero := 0
 		patched := must[keybox.License](t)(ada.UpdateLicense(ctx, lic.Key, client.LicenseUpdate{
-			MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}, RequireMachineID: &no}))
-		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) || patched.RequireMachineID {
+			MaxMachines: &seats, Services: []keybox.Service{keybox.ServiceDomain}, RequireMachineID: &no,
+			LeaseSeconds: &zero, Entitlements: []string{}, Metadata: json.RawMessage(`{"tier":"gold"}`)}))
+		if patched.MaxMachines != 3 || !slices.Equal(patched.Services, []keybox.Service{keybox.ServiceDomain}) || patched.RequireMachineID ||
+			patched.LeaseSeconds != 0 || len(patched.Entitlements) != 0 || string(patched.Metadata) != `{"tier":"gold"}` {
 			t.Fatalf("got %+v", patched)
 		}
 		lc, err := client.NewLicenseClient(kb.URL, lic.Key, client.LicenseOptions{MachineID: "laptop", ProductName: "mobile"})
@@ -187,7 +207,7 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		detail := must[client.LicenseDetail](t)(ada.License(ctx, lic.Key))
-		if detail.License.Status != keybox.StatusActive || len(detail.Activations) != 1 || detail.Activations[0].MachineID != "laptop" {
+		if detail.License.Status != keybox.StatusActive || len(detail.Activations) != 1 || detail.Activations[0].MachineID != "laptop" || detail.SeatsInUse != 1 {
 			t.Fatalf("got %+v", detail)
 		}
 		if err := ada.RemoveActivation(ctx, lic.Key, detail.Activations[0].ID); err != nil {
@@ -301,13 +321,21 @@ func TestManagementEndToEnd(t *testing.T) {
 		err = ada.DeleteUser(ctx, bobUser.ID, false)
 		wantAPIError(t, err, 404, "User not found")
 
+		// Sign-in providers: none configured here (TestSignInCode has one).
+		if list, err := ada.Providers(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("providers: %v, %v; want none", list, err)
+		}
+		_, err = ada.ExchangeSignInCode(ctx, "made-up")
+		wantAPIError(t, err, 401, "Invalid or expired sign-in code")
+
 		// Every route of SPEC §2–§7 has been called through the SDK.
 		kb.mu.Lock()
 		defer kb.mu.Unlock()
 		for _, p := range kb.Handler.Routes() {
 			if isOps(p) || p == "POST /validate" || p == "POST /validate/deactivate" || p == "POST /license/{$}" || p == "POST /license/activate" ||
-				p == "POST /validate/checkout" || p == "GET /validate/public-keys" || p == "PATCH /license/renew/{key}" {
-				continue // operations, the public API's other forms (TestLicenseClient, TestOffline*), KeyBox's PATCH form of renew
+				p == "POST /validate/checkout" || p == "GET /validate/public-keys" || p == "PATCH /license/renew/{key}" ||
+				p == "POST /validate/heartbeat" {
+				continue // operations, the public API's other forms (TestLicenseClient, TestOffline*, TestGuardHeartbeats), KeyBox's PATCH form of renew
 			}
 			if !kb.seen[p] {
 				t.Errorf("route %q is never called through the client", p)
@@ -319,7 +347,8 @@ func TestManagementEndToEnd(t *testing.T) {
 func isOps(pattern string) bool {
 	switch pattern {
 	case "GET /{$}", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
-		"GET /app", "GET /app/": // and the dashboard's pages
+		"GET /app", "GET /app/", // and the dashboard's pages,
+		"GET /auth/google", "GET /auth/google/callback", "GET /auth/oidc", "GET /auth/oidc/callback": // and a browser's sign-in
 		return true
 	}
 	return false

@@ -47,6 +47,34 @@ func (c *Client) Login(ctx context.Context, email, password string) (Session, er
 	return out, nil
 }
 
+// Provider is a sign-in provider the server offers (Google, or an OpenID
+// Connect provider): a browser signs in by following URL.
+type Provider struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Providers lists the sign-in providers the server offers (none when empty).
+func (c *Client) Providers(ctx context.Context) ([]Provider, error) {
+	var out struct {
+		Providers []Provider `json:"providers"`
+	}
+	err := c.do(ctx, "GET", "/auth/providers", nil, nil, &out)
+	return out.Providers, err
+}
+
+// ExchangeSignInCode trades the one-time code a sign-in through a provider
+// ended with (valid 60 seconds, once) for a login, as Login does.
+func (c *Client) ExchangeSignInCode(ctx context.Context, code string) (Session, error) {
+	var out Session
+	if err := c.do(ctx, "POST", "/auth/exchange", nil, map[string]string{"code": code}, &out); err != nil {
+		return Session{}, err
+	}
+	c.SetToken(out.Token)
+	return out, nil
+}
+
 // Me returns the logged-in account.
 func (c *Client) Me(ctx context.Context) (keybox.User, error) {
 	var out struct {

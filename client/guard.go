@@ -78,6 +78,11 @@ type GuardOptions struct {
 	// FileTTL is the lifetime asked for new files (30 days when 0); a file is
 	// renewed when less than half of it is left.
 	FileTTL time.Duration
+	// RequireEntitlements are codes the whole application needs ("pro"):
+	// every validation asks for them, and while the license lacks any the
+	// guard answers 402 with the missing ones (state ENTITLEMENTS_MISSING).
+	// For codes that only some routes need, wrap those with Guard.Require.
+	RequireEntitlements []string
 }
 
 // GuardState is what the guard knows of the license; StatusPath shows it.
@@ -104,6 +109,21 @@ type GuardState struct {
 	// OnLicenseFile: KeyBox cannot be reached and the application runs on a
 	// verified license file, until GraceEndsAt (the file's expiry).
 	OnLicenseFile bool `json:"onLicenseFile,omitempty"`
+	// Entitlements are the license's feature codes, as of the last answer
+	// that listed them (a valid validation, or the license file).
+	Entitlements []string `json:"entitlements"`
+	// Missing are the codes of RequireEntitlements the license lacks.
+	Missing []string `json:"missing,omitempty"`
+	// LeaseExpiresAt, for a license with a lease (floating seats), is when
+	// this machine's seat lapses unless renewed; the guard renews it with a
+	// heartbeat every third of Lease.
+	LeaseExpiresAt keybox.Time   `json:"leaseExpiresAt"`
+	Lease          time.Duration `json:"-"`
+}
+
+// Has reports whether the license is active and holds the entitlement code.
+func (st GuardState) Has(code string) bool {
+	return st.Active && keybox.HasEntitlement(st.Entitlements, code)
 }
 
 // Guard keeps a license checked and blocks an HTTP application while it is
@@ -122,13 +142,23 @@ type Guard struct {
 	log      *slog.Logger
 	file     string
 	fileTTL  time.Duration
+	require  []string
 	loop     sync.Once
+	// ticker starts the loop's ticks; tests replace it to tick by hand.
+	ticker func(time.Duration) (ticks <-chan time.Time, stop func())
+	// after waits between heartbeats (time.After; tests watch it).
+	after func(time.Duration) <-chan time.Time
 
 	checkMu sync.Mutex // one check at a time, so transitions happen in order
 
 	mu      sync.RWMutex
 	state   GuardState
 	checked bool
+	// floating is set once the license has shown a lease: its seat may
+	// lapse, and taking one again (when one is free) is how the application
+	// gets back in.
+	floating bool
+	lease    time.Duration
 }
 
 // NewGuard returns a guard for the license. Call Start before serving.
@@ -137,7 +167,7 @@ func NewGuard(lic *LicenseClient, opts GuardOptions) *Guard {
 		lic: lic, interval: opts.Interval, grace: opts.GracePeriod, timeout: opts.CheckTimeout,
 		bypass: opts.BypassPaths, status: opts.StatusPath, now: opts.Now,
 		onRevoke: opts.OnRevoke, onRecov: opts.OnRecover, log: opts.Logger,
-		file: opts.LicenseFile, fileTTL: opts.FileTTL,
+		file: opts.LicenseFile, fileTTL: opts.FileTTL, require: opts.RequireEntitlements, after: time.After,
 		state: GuardState{State: StateUnknown},
 	}
 	if g.fileTTL <= 0 {
@@ -164,6 +194,7 @@ func NewGuard(lic *LicenseClient, opts GuardOptions) *Guard {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	g.ticker = newTicker
 	return g
 }
 
@@ -190,16 +221,70 @@ func (g *Guard) Start(ctx context.Context) GuardState {
 }
 
 func (g *Guard) run(ctx context.Context) {
-	t := time.NewTicker(g.interval)
-	defer t.Stop()
+	ticks, stop := g.ticker(g.interval)
+	defer stop()
 	for {
+		var beat <-chan time.Time
+		if d := g.heartbeatEvery(); d > 0 {
+			beat = g.after(d)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 			g.Check(ctx)
+		case <-beat:
+			if g.State().Active {
+				g.Heartbeat(ctx)
+			} else {
+				g.Check(ctx) // a floating seat may have come free
+			}
 		}
 	}
+}
+
+func newTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// minHeartbeat bounds how often the guard sends heartbeats.
+const minHeartbeat = time.Second
+
+// heartbeatEvery is how often the guard renews a floating seat: a third of
+// the lease, so that two heartbeats in a row may be lost before the seat
+// lapses; 0 for a license without a lease.
+func (g *Guard) heartbeatEvery() time.Duration {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if !g.floating || g.lease <= 0 {
+		return 0
+	}
+	return max(g.lease/3, minHeartbeat)
+}
+
+// Heartbeat renews this machine's floating seat now (the guard's loop calls
+// it every third of the lease). When KeyBox says the seat is gone (it
+// lapsed while the machine was away, or was freed) or the license changed,
+// it checks the license at once, which takes a seat again if one is free.
+func (g *Guard) Heartbeat(ctx context.Context) GuardState {
+	cctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	h, err := g.lic.Heartbeat(cctx)
+	switch {
+	case err == nil:
+		g.mu.Lock()
+		g.state.LeaseExpiresAt = h.LeaseExpiresAt
+		if h.Lease > 0 {
+			g.state.Lease, g.lease = h.Lease, h.Lease
+		}
+		st := g.state
+		g.mu.Unlock()
+		return st
+	case unreachable(err):
+		return g.State() // the next check judges how long the guard may go on
+	}
+	return g.Check(ctx)
 }
 
 // State returns what the guard knows now.
@@ -224,11 +309,11 @@ func (g *Guard) Check(ctx context.Context) GuardState {
 	first := !g.checked
 	g.mu.RUnlock()
 
-	v, err := g.lic.Validate(cctx)
+	v, err := g.lic.Validate(cctx, g.require...)
 	activationRefused := ""
 	if err == nil && g.shouldActivate(v.Status, first) {
 		if _, aerr := g.lic.Activate(cctx); aerr == nil {
-			v, err = g.lic.Validate(cctx)
+			v, err = g.lic.Validate(cctx, g.require...)
 		} else if unreachable(aerr) {
 			err = aerr
 		} else {
@@ -250,20 +335,33 @@ func (g *Guard) Check(ctx context.Context) GuardState {
 	g.mu.Lock()
 	prev := g.state
 	next := g.judge(prev, v, err, activationRefused, now)
-	if file != nil && !file.ExpiresAt.Before(next.GraceEndsAt.Time) {
+	if file != nil && !file.ExpiresAt.Before(next.GraceEndsAt.Time) && len(lacking(file.Entitlements, g.require)) == 0 {
 		next.Active, next.OnLicenseFile = true, true
 		next.State, next.Message = strings.ToUpper(string(ValidationActive)), "KeyBox cannot be reached; running on a license file"
 		next.GraceEndsAt, next.ExpiresAt = file.ExpiresAt, file.LicenseExpiresAt
+		next.Entitlements, next.Missing = file.Entitlements, nil
 	}
 	g.state, g.checked = next, true
+	if v.Lease > 0 {
+		g.floating, g.lease = true, v.Lease
+	}
 	g.mu.Unlock()
 
 	g.report(prev, next, first)
 	return next
 }
 
+// shouldActivate: a PENDING license is activated; a machine (or instance)
+// without a seat takes one at the first check, as a new installation must,
+// and, on a floating license, whenever it finds its seat gone (its lease
+// lapsed while it was away). A seat the developer freed on a license
+// without leases is not taken back.
 func (g *Guard) shouldActivate(s ValidationStatus, first bool) bool {
-	return s == ValidationPending || (first && (s == ValidationMachineMismatch || s == ValidationInstanceMismatch))
+	g.mu.RLock()
+	floating := g.floating
+	g.mu.RUnlock()
+	mismatch := s == ValidationMachineMismatch || s == ValidationInstanceMismatch
+	return s == ValidationPending || (mismatch && (first || floating))
 }
 
 // judge computes the state after a check.
@@ -293,6 +391,7 @@ func (g *Guard) judge(prev GuardState, v Validation, err error, activationRefuse
 	next = GuardState{
 		Active: v.Valid, State: strings.ToUpper(string(v.Status)), Message: v.Message, ExpiresAt: v.ExpiresAt,
 		LastValidatedAt: prev.LastValidatedAt, LastCheckedAt: next.LastCheckedAt,
+		Entitlements: v.Entitlements, Missing: v.Missing, LeaseExpiresAt: v.LeaseExpiresAt, Lease: v.Lease,
 	}
 	if next.State == "" {
 		next.State = stateInvalid
@@ -356,12 +455,18 @@ func messageOf(err error) string {
 	return err.Error()
 }
 
-// inactiveBody is the answer while the license is not active.
+// inactiveBody is the answer while the license is not active, or lacks an
+// entitlement the route needs (Missing).
 type inactiveBody struct {
-	Error   string `json:"error"`
-	State   string `json:"state"`
-	Message string `json:"message"`
+	Error   string   `json:"error"`
+	State   string   `json:"state"`
+	Message string   `json:"message"`
+	Missing []string `json:"missing,omitempty"`
 }
+
+// StateEntitlementsMissing is the state of a license that is active but
+// lacks codes the application or the route requires.
+var StateEntitlementsMissing = strings.ToUpper(string(ValidationEntitlementsMissing))
 
 // Handler wraps next: requests are served while the license is active; the
 // bypass paths always; the status path answers the guard's state; anything
@@ -381,11 +486,42 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if st.Active {
-			st.State = StateOffline // the grace period or the license file ran out since the last check
-		}
-		writeGuardJSON(w, http.StatusPaymentRequired, inactiveBody{Error: "LICENSE_INACTIVE", State: st.State, Message: "Go pay your developer"})
+		g.block(w, st)
 	})
+}
+
+// block answers 402 for a license that is not active (st.Missing names the
+// codes of RequireEntitlements it lacks, if that is why).
+func (g *Guard) block(w http.ResponseWriter, st GuardState) {
+	if st.Active {
+		st.State = StateOffline // the grace period or the license file ran out since the last check
+	}
+	writeGuardJSON(w, http.StatusPaymentRequired, inactiveBody{Error: "LICENSE_INACTIVE", State: st.State, Message: "Go pay your developer",
+		Missing: st.Missing})
+}
+
+// Require wraps a handler that needs entitlement codes (an export that
+// only "pro" licenses unlock): it is served while the license is active
+// and holds every code; otherwise it answers 402 with the codes the
+// license lacks (state ENTITLEMENTS_MISSING), or as Handler does while the
+// license is not active. Use it inside Handler, for the routes that need
+// more than the application as a whole.
+func (g *Guard) Require(codes ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st := g.State()
+			if !st.Active || g.ranOut(st) {
+				g.block(w, st)
+				return
+			}
+			if missing := lacking(st.Entitlements, codes); len(missing) > 0 {
+				writeGuardJSON(w, http.StatusPaymentRequired, inactiveBody{Error: "LICENSE_INACTIVE", State: StateEntitlementsMissing,
+					Message: "Go pay your developer", Missing: missing})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // ranOut reports an offline state whose grace period (served up to its

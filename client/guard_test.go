@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	neturl "net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,19 +85,35 @@ func (c *callbacks) want(t *testing.T, revoked, recovered int32) {
 	}
 }
 
-// poll fetches url until it answers status, for at most limit.
-func poll(t *testing.T, url string, status int, limit time.Duration) (answer, time.Duration) {
+// handTicker stands for the guard loop's ticker: the test ticks it by hand
+// and sees the loop start and stop it.
+type handTicker struct {
+	started  chan time.Duration // the interval the loop asked for
+	ticks    chan time.Time
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+func newHandTicker() *handTicker {
+	return &handTicker{started: make(chan time.Duration, 1), ticks: make(chan time.Time), stopped: make(chan struct{})}
+}
+
+func (h *handTicker) start(d time.Duration) (<-chan time.Time, func()) {
+	h.started <- d
+	return h.ticks, func() { h.stopOnce.Do(func() { close(h.stopped) }) }
+}
+
+// waitFor receives from ch. The timeout is only a safety net that turns a
+// hang into a failure; nothing is measured.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	start := time.Now()
-	for {
-		a := get(t, url)
-		if a.status == status {
-			return a, time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("no %d within %v; last answer %d %s", status, limit, a.status, a.body)
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still waiting for %s after 30 s", what)
+		var zero T
+		return zero
 	}
 }
 
@@ -109,20 +126,31 @@ func licenseClient(t *testing.T, url, key, machine string) *client.LicenseClient
 	return lc
 }
 
-// TestGuardRevokeAndRestore: the guard's own loop, on a test-short
-// interval, notices a revoke and a restore made by the developer. This is
-// the loop's real wall-clock behaviour, so the test waits for it.
+// TestGuardRevokeAndRestore: the guard's own loop, ticking at its interval,
+// notices a revoke and a restore made by the developer at its next tick,
+// and stops when its context ends. The test ticks the loop by hand and
+// waits for the callbacks, so no check is left to the wall clock.
 func TestGuardRevokeAndRestore(t *testing.T) {
 	kb := sqliteServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dev := kb.developer(t, "ada@example.com")
 	lic := pendingLicense(t, dev, 1)
-	const interval = 100 * time.Millisecond
+	const interval = 7 * time.Minute
 	var cb callbacks
-	g := client.NewGuard(licenseClient(t, kb.URL, lic.Key, "app-host"), cb.options(client.GuardOptions{Interval: interval, Now: servertest.NewClock().Now}))
+	opts := cb.options(client.GuardOptions{Interval: interval, Now: servertest.NewClock().Now})
+	revoked, recovered := make(chan client.GuardState, 1), make(chan client.GuardState, 1)
+	countRevoke, countRecover := opts.OnRevoke, opts.OnRecover
+	opts.OnRevoke = func(s client.GuardState) { countRevoke(s); revoked <- s }
+	opts.OnRecover = func(s client.GuardState) { countRecover(s); recovered <- s }
+	g := client.NewGuard(licenseClient(t, kb.URL, lic.Key, "app-host"), opts)
+	ticker := newHandTicker()
+	client.SetGuardTicker(g, ticker.start)
 	if st := g.Start(ctx); !st.Active || st.State != "ACTIVE" {
 		t.Fatalf("after start: got %+v, want the PENDING license activated", st)
+	}
+	if d := waitFor(t, ticker.started, "the loop to start its ticker"); d != interval {
+		t.Fatalf("the loop ticks every %v, want the interval %v", d, interval)
 	}
 	url := app(t, g)
 	wantServed(t, get(t, url+"/"), "hello")
@@ -131,9 +159,12 @@ func TestGuardRevokeAndRestore(t *testing.T) {
 	if _, err := dev.ToggleRevoke(ctx, lic.Key); err != nil {
 		t.Fatal(err)
 	}
-	a, took := poll(t, url+"/", http.StatusPaymentRequired, 20*interval)
-	wantBlocked(t, a, "REVOKED")
-	t.Logf("revoke noticed after %v (interval %v)", took, interval)
+	wantServed(t, get(t, url+"/"), "hello") // nothing checked yet
+	ticker.ticks <- time.Now()
+	if st := waitFor(t, revoked, "OnRevoke after a tick"); st.State != "REVOKED" {
+		t.Fatalf("OnRevoke got %+v, want REVOKED", st)
+	}
+	wantBlocked(t, get(t, url+"/"), "REVOKED")
 	wantServed(t, get(t, url+"/health"), "ok")
 	status := get(t, url+"/license/status")
 	if status.status != 200 || status.json["active"] != false || status.json["state"] != "REVOKED" || status.json["message"] != "License revoked by developer" {
@@ -144,10 +175,15 @@ func TestGuardRevokeAndRestore(t *testing.T) {
 	if _, err := dev.ToggleRevoke(ctx, lic.Key); err != nil {
 		t.Fatal(err)
 	}
-	a, took = poll(t, url+"/", http.StatusOK, 20*interval)
-	wantServed(t, a, "hello")
-	t.Logf("restore noticed after %v", took)
+	ticker.ticks <- time.Now()
+	if st := waitFor(t, recovered, "OnRecover after a tick"); !st.Active || st.State != "ACTIVE" {
+		t.Fatalf("OnRecover got %+v, want ACTIVE", st)
+	}
+	wantServed(t, get(t, url+"/"), "hello")
 	cb.want(t, 1, 1)
+
+	cancel()
+	waitFor(t, ticker.stopped, "the loop to stop its ticker when its context ends")
 }
 
 // TestGuardOfflineGrace: with the network to KeyBox cut, the application

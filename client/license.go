@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/keyboxhq/keybox"
 )
@@ -25,9 +26,11 @@ type LicenseListOptions struct {
 }
 
 // NewLicense is the body of POST /license/create. Zero members take the
-// server's defaults: services ["Hosting"], one seat, a generated key.
+// project's policy (its duration, seats, lease, machine id requirement and
+// entitlements), or the server's defaults: services ["Hosting"], a
+// generated key.
 type NewLicense struct {
-	Duration    int              `json:"duration"` // months, 1–12
+	Duration    int              `json:"duration,omitempty"` // months, 1–12
 	ClientID    string           `json:"clientId"`
 	ProjectID   string           `json:"projectId"`
 	Services    []keybox.Service `json:"services,omitempty"`
@@ -40,12 +43,45 @@ type NewLicense struct {
 	ProductName string `json:"productName,omitempty"`
 	// RequireMachineID overrides the project's policy when set.
 	RequireMachineID *bool `json:"requireMachineId,omitempty"`
+	// LeaseSeconds overrides the project's lease when set: 0 for none, or
+	// 60 to 31536000 seconds of silence after which a seat lapses.
+	LeaseSeconds *int `json:"leaseSeconds,omitempty"`
+	// Entitlements override the project's when not nil ([]string{} for none).
+	Entitlements []string `json:"-"`
+	// Metadata is a JSON object of at most 4096 bytes kept on the license.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
 }
 
-// LicenseDetail is a license with its seats.
+// MarshalJSON sends Entitlements when they are not nil, even empty.
+func (n NewLicense) MarshalJSON() ([]byte, error) {
+	type plain NewLicense
+	return withCodes(plain(n), n.Entitlements)
+}
+
+// withCodes encodes v with an "entitlements" member when codes is not nil:
+// an empty list is sent as [], which clears them.
+func withCodes(v any, codes []string) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || codes == nil {
+		return b, err
+	}
+	c, err := json.Marshal(codes)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "{}" {
+		return []byte(`{"entitlements":` + string(c) + `}`), nil
+	}
+	return append([]byte(`{"entitlements":`+string(c)+`,`), b[1:]...), nil
+}
+
+// LicenseDetail is a license with its seats: each with its lease's expiry
+// on a license with a lease, and how many hold a seat now (a lapsed seat
+// is listed until the sweep removes it, but holds nothing).
 type LicenseDetail struct {
 	License     keybox.License      `json:"license"`
 	Activations []keybox.Activation `json:"activations"`
+	SeatsInUse  int                 `json:"seatsInUse"`
 }
 
 // Toggle is the answer of PATCH /license/revoke/:key.
@@ -58,11 +94,26 @@ type Toggle struct {
 // LicenseUpdate is the body of PATCH /license/:key; nil and empty members
 // are left as they are.
 type LicenseUpdate struct {
+	// Duration changes the months of a license not yet activated (an
+	// activated one is renewed instead).
+	Duration    *int             `json:"duration,omitempty"`
 	MaxMachines *int             `json:"maxMachines,omitempty"`
 	Services    []keybox.Service `json:"services,omitempty"`
 	ProductName *string          `json:"productName,omitempty"`
 	// RequireMachineID refuses (or allows again) requests without a machine id.
 	RequireMachineID *bool `json:"requireMachineId,omitempty"`
+	// LeaseSeconds: 0 for none, or 60 to 31536000.
+	LeaseSeconds *int `json:"leaseSeconds,omitempty"`
+	// Entitlements replace the license's when not nil ([]string{} clears them).
+	Entitlements []string `json:"-"`
+	// Metadata replaces the license's when set (json.RawMessage("{}") clears it).
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// MarshalJSON sends Entitlements when they are not nil, even empty.
+func (u LicenseUpdate) MarshalJSON() ([]byte, error) {
+	type plain LicenseUpdate
+	return withCodes(plain(u), u.Entitlements)
 }
 
 type licenseAnswer struct {

@@ -128,11 +128,19 @@ func newNonce() (string, error) {
 // any answer whose signature does not verify for this very request,
 // refusals included: a fake server or a relay can neither grant nor revoke.
 func (l *LicenseClient) call(ctx context.Context, path, action string, in any, out any) error {
+	_, err := l.callAt(ctx, path, action, in, out)
+	return err
+}
+
+// callAt is call that also returns the server's time at the answer: its
+// Date header (to the second), or this machine's clock when it has none.
+// Leases are worked out from it, whatever this machine's clock says.
+func (l *LicenseClient) callAt(ctx context.Context, path, action string, in any, out any) (time.Time, error) {
 	var req keybox.SignedRequest
 	if action != "" && l.keys != nil {
 		nonce, err := newNonce()
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
 		req = keybox.SignedRequest{Action: action, Key: l.body.Key, MachineID: l.body.MachineID,
 			InstanceID: l.body.InstanceID, ProductName: l.body.ProductName, Nonce: nonce}
@@ -140,14 +148,18 @@ func (l *LicenseClient) call(ctx context.Context, path, action string, in any, o
 	}
 	a, err := exchange(ctx, l.http, l.ua, "", "POST", endpoint(l.base, path, nil), in)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if req.Nonce != "" {
 		if err := VerifyResponse(a.resp.Header.Get(keybox.SignatureHeader), req, a.raw, l.keys, l.now()); err != nil {
-			return fmt.Errorf("%w: POST %s: %w", ErrUntrusted, path, err)
+			return time.Time{}, fmt.Errorf("%w: POST %s: %w", ErrUntrusted, path, err)
 		}
 	}
-	return a.decode(out)
+	at, err := http.ParseTime(a.resp.Header.Get("Date"))
+	if err != nil {
+		at = l.now()
+	}
+	return at, a.decode(out)
 }
 
 // withNonce adds a nonce to a request body.

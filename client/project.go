@@ -22,10 +22,14 @@ type ProjectListOptions struct {
 
 // NewProjectWithLicense is the body of POST /projects/createProject.
 type NewProjectWithLicense struct {
-	ClientID    string           `json:"clientId"`
-	ProjectName string           `json:"projectName"`
-	Duration    int              `json:"duration"` // months, 1–12
-	Services    []keybox.Service `json:"services"`
+	ClientID    string `json:"clientId"`
+	ProjectName string `json:"projectName"`
+	// Duration is the first license's months, 1–12; 0 takes the policy's.
+	Duration int              `json:"duration,omitempty"`
+	Services []keybox.Service `json:"services"`
+	// Policy, when set, is the new project's policy, under which its first
+	// license is issued (members left nil take the defaults).
+	Policy *PolicyUpdate `json:"policy,omitempty"`
 }
 
 // CreateProjectWithLicense is KeyBox's createProject: a project and its
@@ -87,9 +91,24 @@ func (c *Client) DeleteProject(ctx context.Context, id string, cascade bool) err
 // PolicyUpdate is the body of PATCH /projects/:id/policy; nil members are
 // left as they are.
 type PolicyUpdate struct {
+	// Duration is the months of a new license, 1–12; 0 leaves it to each.
+	Duration *int `json:"duration,omitempty"`
+	// MaxMachines is a new license's seats, 1–1000.
+	MaxMachines *int `json:"maxMachines,omitempty"`
+	// LeaseSeconds: 0 for none, or 60 to 31536000 seconds of silence after
+	// which a seat lapses (floating licenses).
+	LeaseSeconds *int `json:"leaseSeconds,omitempty"`
 	// RequireMachineID makes the project's new licenses refuse public API
 	// requests that send no machine id.
 	RequireMachineID *bool `json:"requireMachineId,omitempty"`
+	// Entitlements replace the policy's when not nil ([]string{} clears them).
+	Entitlements []string `json:"-"`
+}
+
+// MarshalJSON sends Entitlements when they are not nil, even empty.
+func (u PolicyUpdate) MarshalJSON() ([]byte, error) {
+	type plain PolicyUpdate
+	return withCodes(plain(u), u.Entitlements)
 }
 
 type policyAnswer struct {
@@ -103,8 +122,9 @@ func (c *Client) ProjectPolicy(ctx context.Context, id string) (keybox.Policy, e
 	return out.Policy, err
 }
 
-// UpdateProjectPolicy changes a project's policy. Licenses already issued
-// keep their own settings; change them with UpdateLicense.
+// UpdateProjectPolicy changes a project's policy: the members set, only.
+// Licenses already issued keep their own settings; change them with
+// UpdateLicense.
 func (c *Client) UpdateProjectPolicy(ctx context.Context, id string, in PolicyUpdate) (keybox.Policy, error) {
 	var out policyAnswer
 	err := c.do(ctx, "PATCH", "/projects/"+esc(id)+"/policy", nil, in, &out)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,8 @@ type check struct {
 	MachineID   string `json:"machineId,omitempty"`
 	InstanceID  string `json:"instanceId,omitempty"`
 	ProductName string `json:"productName,omitempty"`
+	// Entitlements, on a validation, are the codes the application needs.
+	Entitlements []string `json:"entitlements,omitempty"`
 }
 
 // NewLicenseClient returns a LicenseClient for key on the server at baseURL.
@@ -117,19 +120,53 @@ type Activation struct {
 	InstanceID  keybox.NullString `json:"instanceId"`
 	ActivatedAt keybox.Time       `json:"activatedAt"`
 	ExpiresAt   keybox.Time       `json:"expiresAt"`
+	// Entitlements are the license's feature codes, sorted.
+	Entitlements []string `json:"entitlements"`
+	// Metadata is the JSON object the developer keeps on the license, for
+	// the application to read ({} when none).
+	Metadata json.RawMessage `json:"metadata"`
+	// LeaseExpiresAt, for a license with a lease (floating seats), is when
+	// this machine's seat lapses unless it validates or sends a heartbeat
+	// first; Lease is the lease's length.
+	LeaseExpiresAt keybox.Time   `json:"-"`
+	Lease          time.Duration `json:"-"`
 }
 
 // Already reports whether this machine held its seat before the call.
 func (a Activation) Already() bool { return a.Message == MessageAlreadyActivated }
 
+// Has reports whether the license holds the entitlement code.
+func (a Activation) Has(code string) bool { return keybox.HasEntitlement(a.Entitlements, code) }
+
+// leaseAnswer is the lease members of an answer: epoch milliseconds.
+type leaseAnswer struct {
+	LeaseExpiresAt *int64 `json:"leaseExpiresAt"`
+}
+
+// lease reads a lease's end and works out its length from the server's
+// time at the answer (to the second, as the lease is whole seconds).
+func (a leaseAnswer) lease(serverNow time.Time) (keybox.Time, time.Duration) {
+	if a.LeaseExpiresAt == nil {
+		return keybox.Time{}, 0
+	}
+	end := keybox.TimeFromMillis(*a.LeaseExpiresAt)
+	return end, max(end.Sub(serverNow).Truncate(time.Second), 0)
+}
+
 // Activate takes a seat on the license for this machine (and instance); a
 // PENDING license becomes ACTIVE and its clock starts. Calling it again on a
-// machine that holds a seat is harmless. A refusal (revoked, expired, wrong
-// product, all seats taken) is an *APIError with status 403.
+// machine that holds a seat is harmless (and renews its lease). A refusal
+// (revoked, expired, wrong product, all seats taken) is an *APIError with
+// status 403.
 func (l *LicenseClient) Activate(ctx context.Context) (Activation, error) {
-	var out Activation
-	err := l.call(ctx, "/validate/activate", keybox.ActionActivate, l.body, &out)
-	return out, err
+	var out struct {
+		Activation
+		leaseAnswer
+	}
+	at, err := l.callAt(ctx, "/validate/activate", keybox.ActionActivate, l.body, &out)
+	a := out.Activation
+	a.LeaseExpiresAt, a.Lease = out.lease(at)
+	return a, err
 }
 
 // ValidationStatus is the status of a validation, in lower case as on the wire.
@@ -144,7 +181,13 @@ const (
 	ValidationExpired          ValidationStatus = "expired"
 	ValidationMachineMismatch  ValidationStatus = "machine_mismatch"
 	ValidationInstanceMismatch ValidationStatus = "instance_mismatch"
+	// ValidationEntitlementsMissing: the license is valid, but lacks codes
+	// the validation asked for (Validation.Missing).
+	ValidationEntitlementsMissing ValidationStatus = "entitlements_missing"
 )
+
+// MessageEntitlementsMissing is the message of ValidationEntitlementsMissing.
+const MessageEntitlementsMissing = "License lacks required entitlements"
 
 // Validation is the server's judgement of the key for this machine. A key
 // that is not valid is an answer, not an error.
@@ -156,32 +199,109 @@ type Validation struct {
 	Duration string
 	// ExpiresAt is set when the license is active or expired.
 	ExpiresAt keybox.Time
+	// Entitlements are the license's feature codes, sorted, when valid.
+	Entitlements []string
+	// Missing are the codes asked for that the license lacks
+	// (ValidationEntitlementsMissing).
+	Missing []string
+	// LeaseExpiresAt, when valid and the license has a lease (floating
+	// seats), is when this machine's seat lapses unless it validates or
+	// sends a heartbeat first; Lease is the lease's length, so renew well
+	// within it (the guard does at a third of it).
+	LeaseExpiresAt keybox.Time
+	Lease          time.Duration
+}
+
+// Has reports whether a valid license holds the entitlement code.
+func (v Validation) Has(code string) bool {
+	return v.Valid && keybox.HasEntitlement(v.Entitlements, code)
 }
 
 // UnmarshalJSON reads expiresAt as the epoch milliseconds /validate sends.
 func (v *Validation) UnmarshalJSON(b []byte) error {
 	var w struct {
-		Valid     bool             `json:"valid"`
-		Status    ValidationStatus `json:"status"`
-		Message   string           `json:"message"`
-		Duration  string           `json:"duration"`
-		ExpiresAt *int64           `json:"expiresAt"`
+		Valid        bool             `json:"valid"`
+		Status       ValidationStatus `json:"status"`
+		Message      string           `json:"message"`
+		Duration     string           `json:"duration"`
+		ExpiresAt    *int64           `json:"expiresAt"`
+		Entitlements []string         `json:"entitlements"`
+		Missing      []string         `json:"missing"`
+		leaseAnswer
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*v = Validation{Valid: w.Valid, Status: w.Status, Message: w.Message, Duration: w.Duration}
+	*v = Validation{Valid: w.Valid, Status: w.Status, Message: w.Message, Duration: w.Duration,
+		Entitlements: w.Entitlements, Missing: w.Missing}
 	if w.ExpiresAt != nil {
 		v.ExpiresAt = keybox.TimeFromMillis(*w.ExpiresAt)
+	}
+	if w.LeaseExpiresAt != nil {
+		v.LeaseExpiresAt = keybox.TimeFromMillis(*w.LeaseExpiresAt)
 	}
 	return nil
 }
 
-// Validate asks whether the key is valid for this machine now.
-func (l *LicenseClient) Validate(ctx context.Context) (Validation, error) {
-	var out Validation
-	err := l.call(ctx, "/validate", keybox.ActionValidate, l.body, &out)
-	return out, err
+// Validate asks whether the key is valid for this machine now and, with
+// required codes, whether the license holds each of them: a license that
+// lacks any is not valid (ValidationEntitlementsMissing, with Missing). The
+// codes are checked again here against the entitlements of a valid answer,
+// which is signed when public keys are set, because the request's codes
+// are not: a relay that drops them cannot pass a license without them off
+// as one with them.
+func (l *LicenseClient) Validate(ctx context.Context, required ...string) (Validation, error) {
+	body := l.body
+	body.Entitlements = required
+	var v Validation
+	at, err := l.callAt(ctx, "/validate", keybox.ActionValidate, body, &v)
+	if err != nil {
+		return v, err
+	}
+	if v.Valid {
+		if !v.LeaseExpiresAt.IsZero() {
+			v.Lease = max(v.LeaseExpiresAt.Sub(at).Truncate(time.Second), 0)
+		}
+		if missing := lacking(v.Entitlements, required); len(missing) > 0 {
+			v = Validation{Status: ValidationEntitlementsMissing, Message: MessageEntitlementsMissing, Missing: missing,
+				Duration: v.Duration, ExpiresAt: v.ExpiresAt, Entitlements: v.Entitlements}
+		}
+	}
+	return v, nil
+}
+
+// lacking returns the codes of required that held lacks, sorted, each once.
+func lacking(held, required []string) []string {
+	var missing []string
+	for _, c := range required {
+		if !slices.Contains(held, c) && !slices.Contains(missing, c) {
+			missing = append(missing, c)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
+// Heartbeat is the answer to a heartbeat.
+type Heartbeat struct {
+	// LeaseExpiresAt is when the seat now lapses (zero for a license
+	// without a lease, whose seats never do); Lease is the lease's length.
+	LeaseExpiresAt keybox.Time
+	Lease          time.Duration
+}
+
+// Heartbeat renews this machine's lease on a license with a lease (floating
+// seats) without counting a validation. A machine whose seat lapsed (or
+// was freed) gets an *APIError with status 404: it must activate again.
+func (l *LicenseClient) Heartbeat(ctx context.Context) (Heartbeat, error) {
+	var out leaseAnswer
+	at, err := l.callAt(ctx, "/validate/heartbeat", "", l.body, &out)
+	if err != nil {
+		return Heartbeat{}, err
+	}
+	var h Heartbeat
+	h.LeaseExpiresAt, h.Lease = out.lease(at)
+	return h, nil
 }
 
 // Deactivate releases this machine's seat (an uninstall, a move to a new

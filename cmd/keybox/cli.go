@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 )
 
 // cli is what a command may use of the outside world.
@@ -191,7 +193,7 @@ func (s *session) connect(flagServer string) error {
 	if token == "" && creds.Server == s.server && creds.Token != "" {
 		token, s.kept = creds.Token, &creds
 	}
-	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + version})
+	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + buildinfo.Get().Version})
 	return err
 }
 
@@ -292,6 +294,40 @@ func (f *intFlag) Set(s string) error {
 	}
 	f.set, f.value = true, n
 	return nil
+}
+
+func (f *intFlag) ptr() *int {
+	if !f.set {
+		return nil
+	}
+	return &f.value
+}
+
+// boolFlag is a boolean flag that knows whether it was given
+// (--require-machine-id, or --require-machine-id=false).
+type boolFlag struct {
+	set   bool
+	value bool
+}
+
+func (f *boolFlag) String() string { return fmt.Sprint(f.value) }
+
+func (f *boolFlag) IsBoolFlag() bool { return true }
+
+func (f *boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	f.set, f.value = true, v
+	return nil
+}
+
+func (f *boolFlag) ptr() *bool {
+	if !f.set {
+		return nil
+	}
+	return &f.value
 }
 
 // stringFlag is a string flag that knows whether it was given (to tell

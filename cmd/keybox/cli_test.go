@@ -151,6 +151,10 @@ func TestCLITranscripts(t *testing.T) {
 			app, website := projects.Projects[0].ID, projects.Projects[1].ID
 			sh.ok(cmd("projects", "rename", app, "--name", "Mobile app")...)
 			sh.ok(cmd("projects", "get", app)...)
+			sh.ok(cmd("projects", "policy", app)...)
+			sh.ok(cmd("projects", "set-policy", app, "--lease-seconds", "300", "--entitlements", "pro,export", "--require-machine-id")...)
+			sh.fails(1, cmd("projects", "set-policy", app, "--lease-seconds", "5")...)
+			sh.fails(2, cmd("projects", "set-policy", app)...)
 			const key = "ACME/2026/0001"
 			sh.ok(cmd("licenses", "create", "--client", acme, "--project", app, "--duration", "6", "--max-machines", "2", "--key", key, "--product", "mobile")...)
 			lc, err := client.NewLicenseClient(url, key, client.LicenseOptions{MachineID: "laptop-1"})
@@ -171,6 +175,9 @@ func TestCLITranscripts(t *testing.T) {
 			}
 			sh.ok(cmd("licenses", "renew", websiteLicenses.Licenses[0].Key, "--duration", "3")...)
 			sh.ok(cmd("licenses", "update", key, "--max-machines", "3", "--services", "Hosting,Domain")...)
+			sh.ok(cmd("licenses", "update", key, "--entitlements", "pro", "--metadata", `{"plan":"gold"}`, "--lease-seconds", "600", "--require-machine-id=false")...)
+			sh.fails(2, cmd("licenses", "update", key, "--metadata", "{plan}")...)
+			sh.ok(cmd("licenses", "get", key)...)
 			detail, err := api.License(ctx, key)
 			if err != nil {
 				t.Fatal(err)

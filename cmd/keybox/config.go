@@ -34,6 +34,7 @@ type config struct {
 	dbMaxConns     int
 	eventRetention time.Duration // negative: for ever
 	webhookPrivate bool
+	signIn         signInConfig
 }
 
 const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
@@ -44,6 +45,7 @@ type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
 	eventRetention, webhookPrivate string
+	signIn                         signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -72,6 +74,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
 		eventRetention: env("KEYBOX_EVENT_RETENTION", "365d"),
 		webhookPrivate: env("KEYBOX_WEBHOOK_ALLOW_PRIVATE", "false"),
+		signIn:         readSignIn(env),
 	}
 	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -91,6 +94,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
 	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
 	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")
+	raw.signIn.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -192,6 +196,7 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	} else {
 		c.webhookPrivate = v
 	}
+	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
 }
 

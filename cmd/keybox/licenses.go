@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
@@ -40,6 +43,7 @@ var licenseCommands = []command{
 				}
 				return s.emit(d, func(w io.Writer) {
 					licenseFields(w, d.License)
+					fields(w, "seats in use", fmt.Sprintf("%d of %d", d.SeatsInUse, d.License.MaxMachines))
 					row(w, "")
 					activationTable(w, d.Activations)
 				})
@@ -55,8 +59,13 @@ var licenseCommands = []command{
 			fs.IntVar(&in.MaxMachines, "max-machines", 0, "seats: machines the key may be activated on (default 1)")
 			fs.StringVar(&in.Key, "key", "", "import this key instead of generating one")
 			fs.StringVar(&in.ProductName, "product", "", "bind the key to this product name")
+			t := termFlags(fs, "the project's policy")
 			return func(ctx context.Context, s *session, _ []string) error {
 				in.Services = parseServices(*svc)
+				var err error
+				if in.RequireMachineID, in.LeaseSeconds, in.Entitlements, in.Metadata, err = t.values(); err != nil {
+					return err
+				}
 				l, err := s.api.CreateLicense(ctx, in)
 				if err != nil {
 					return err
@@ -85,20 +94,25 @@ var licenseCommands = []command{
 				return s.emit(l, func(w io.Writer) { licenseFields(w, l) })
 			}
 		}},
-	{name: "update", args: "KEY", help: "Change a license's --max-machines, --services or --product.",
+	{name: "update", args: "KEY", help: "Change a license's --max-machines, --services, --product, --duration (before activation),\n" +
+		"--lease-seconds, --entitlements, --metadata or --require-machine-id.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
-			var seats intFlag
+			var seats, months intFlag
 			var product stringFlag
 			fs.Var(&seats, "max-machines", "seats, 1-1000; not below the seats in use")
+			fs.Var(&months, "duration", "months, 1-12, of a license not yet activated")
 			svc := fs.String("services", "", "comma-separated services: Hosting, Domain")
 			fs.Var(&product, "product", "product name (empty to unbind)")
+			t := termFlags(fs, "the license's own")
 			return func(ctx context.Context, s *session, args []string) error {
-				in := client.LicenseUpdate{Services: parseServices(*svc), ProductName: product.ptr()}
-				if seats.set {
-					in.MaxMachines = &seats.value
+				in := client.LicenseUpdate{Services: parseServices(*svc), ProductName: product.ptr(), MaxMachines: seats.ptr(), Duration: months.ptr()}
+				var err error
+				if in.RequireMachineID, in.LeaseSeconds, in.Entitlements, in.Metadata, err = t.values(); err != nil {
+					return err
 				}
-				if in.MaxMachines == nil && in.Services == nil && in.ProductName == nil {
-					return usageError("licenses update: give --max-machines, --services or --product")
+				if in.MaxMachines == nil && in.Services == nil && in.ProductName == nil && in.Duration == nil && !t.given() {
+					return usageError("licenses update: give --max-machines, --services, --product, --duration, --lease-seconds, " +
+						"--entitlements, --metadata or --require-machine-id")
 				}
 				l, err := s.api.UpdateLicense(ctx, args[0], in)
 				if err != nil {
@@ -118,6 +132,72 @@ var licenseCommands = []command{
 		}},
 }
 
+// terms are the flags that set a license's (or a policy's) terms; each is
+// sent only when given.
+type terms struct {
+	lease            intFlag
+	codes, metadata  stringFlag
+	requireMachineID boolFlag
+}
+
+func termFlags(fs *flag.FlagSet, otherwise string) *terms {
+	t := &terms{}
+	suffix := ""
+	if otherwise != "" {
+		suffix = "; default " + otherwise
+	}
+	fs.Var(&t.lease, "lease-seconds", "floating seats: a seat lapses after this many silent seconds (60-31536000; 0 for none)"+suffix)
+	fs.Var(&t.codes, "entitlements", "comma-separated entitlement codes, e.g. pro,export (\"\" for none)"+suffix)
+	if otherwise != "" {
+		fs.Var(&t.metadata, "metadata", `a JSON object kept on the license, e.g. '{"plan":"gold"}' ('{}' clears it)`)
+	}
+	fs.Var(&t.requireMachineID, "require-machine-id", "refuse public API calls without a machine id (=false to allow them)"+suffix)
+	return t
+}
+
+// given reports whether any term flag was given.
+func (t *terms) given() bool {
+	return t.lease.set || t.codes.set || t.metadata.set || t.requireMachineID.set
+}
+
+// values returns the terms given (nil for those that were not).
+func (t *terms) values() (*bool, *int, []string, json.RawMessage, error) {
+	var codes []string
+	if t.codes.set {
+		codes = splitCodes(t.codes.value)
+	}
+	var meta json.RawMessage
+	if t.metadata.set {
+		if !json.Valid([]byte(t.metadata.value)) {
+			return nil, nil, nil, nil, usageError("--metadata: not JSON: " + t.metadata.value)
+		}
+		meta = json.RawMessage(t.metadata.value)
+	}
+	return t.requireMachineID.ptr(), t.lease.ptr(), codes, meta, nil
+}
+
+// splitCodes reads --entitlements pro,export; "" is none (not nil).
+func splitCodes(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// codes shows entitlements; "-" for none.
+func codes(list []string) string { return dash(strings.Join(list, ",")) }
+
+// lease shows a lease in seconds; "-" for none.
+func lease(seconds int) string {
+	if seconds <= 0 {
+		return "-"
+	}
+	return (time.Duration(seconds) * time.Second).String()
+}
+
 func licenseTable(w io.Writer, ls []keybox.License) {
 	row(w, "KEY", "STATUS", "MONTHS", "EXPIRES", "SEATS", "SERVICES", "PRODUCT", "PROJECT")
 	for _, l := range ls {
@@ -127,15 +207,21 @@ func licenseTable(w io.Writer, ls []keybox.License) {
 }
 
 func licenseFields(w io.Writer, l keybox.License) {
+	meta := "-"
+	if m := string(l.Metadata); m != "" && m != "{}" {
+		meta = m
+	}
 	fields(w, "key", l.Key, "status", string(l.Status), "duration", fmt.Sprintf("%d months", l.Duration),
 		"services", services(l.Services), "seats", fmt.Sprint(l.MaxMachines), "product", dash(string(l.ProductName)),
+		"lease", lease(l.LeaseSeconds), "entitlements", codes(l.Entitlements), "metadata", meta,
+		"machine id required", fmt.Sprint(l.RequireMachineID),
 		"client", l.ClientID, "project", l.ProjectID, "issued", when(l.IssuedAt), "activated", when(l.ActivatedAt),
 		"expires", when(l.ExpiresAt), "license", l.ID)
 }
 
 func activationTable(w io.Writer, acts []keybox.Activation) {
-	row(w, "ACTIVATION", "MACHINE", "INSTANCE", "ACTIVATED", "LAST SEEN")
+	row(w, "ACTIVATION", "MACHINE", "INSTANCE", "ACTIVATED", "LAST SEEN", "LEASE EXPIRES")
 	for _, a := range acts {
-		row(w, a.ID, dash(a.MachineID), dash(a.InstanceID), when(a.ActivatedAt), when(a.LastValidatedAt))
+		row(w, a.ID, dash(a.MachineID), dash(a.InstanceID), when(a.ActivatedAt), when(a.LastValidatedAt), when(a.LeaseExpiresAt))
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,15 +110,20 @@ func TestConfigDefaultsAndFlags(t *testing.T) {
 	}
 }
 
-// logLines collects the server's JSON log lines and reports the listen address.
+// logLines collects the server's JSON log lines and reports the listen
+// address, and the messages logged (as long as the test takes them: a
+// message nobody waits for is not kept waiting).
 type logLines struct {
 	mu    sync.Mutex
 	buf   bytes.Buffer
 	lines []string
 	addr  chan string
+	msgs  chan string
 }
 
-func newLogLines() *logLines { return &logLines{addr: make(chan string, 1)} }
+func newLogLines() *logLines {
+	return &logLines{addr: make(chan string, 1), msgs: make(chan string, 256)}
+}
 
 func (l *logLines) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -129,8 +137,32 @@ func (l *logLines) Write(p []byte) (int, error) {
 		}
 		l.lines = append(l.lines, line)
 		var rec struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec.Msg == "listening" {
 			l.addr <- rec.Addr
+		}
+		select {
+		case l.msgs <- rec.Msg:
+		default:
+		}
+	}
+}
+
+// waitMsg returns once msg has been logged. The timeout is only a safety
+// net that turns a hang into a failure.
+func (l *logLines) waitMsg(t *testing.T, msg string) {
+	t.Helper()
+	safety := time.After(60 * time.Second)
+	for {
+		select {
+		case m := <-l.msgs:
+			if m == msg {
+				return
+			}
+		case <-safety:
+			t.Fatalf("no %q in the log after 60 s; log:\n%s", msg, l.text())
 		}
 	}
 }
@@ -177,7 +209,10 @@ var signupBody = map[string]string{"name": "Ada", "email": "ada@example.com", "p
 var loginBody = map[string]string{"email": "ada@example.com", "password": "password1"}
 
 // TestServeGracefulShutdown starts run() itself, sends a request whose body
-// is still arriving, stops the server and checks that the request finished.
+// is still arriving, stops the server and checks that the request finished,
+// answered after the shutdown began. Each step waits for an event: the
+// handler asking for the body (a 100 Continue), the shutdown's log line,
+// the listener refusing new connections.
 func TestServeGracefulShutdown(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -196,29 +231,41 @@ func TestServeGracefulShutdown(t *testing.T) {
 			}()
 			base := waitAddr(t, logs.addr, logs.text)
 
+			// The client sends the body only once the handler reads it: the
+			// 100 Continue says the request is in the server's hands.
+			reading := make(chan struct{})
+			trace := &httptrace.ClientTrace{Got100Continue: func() { close(reading) }}
 			pr, pw := io.Pipe()
-			req, _ := http.NewRequest("POST", base+"/auth/signup", pr)
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", base+"/auth/signup", pr)
+			req.Header.Set("Expect", "100-continue")
+			hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 			type result struct {
 				status int
+				closed bool
 				err    error
 			}
 			res := make(chan result, 1)
 			go func() {
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := hc.Do(req)
 				if err != nil {
 					res <- result{err: err}
 					return
 				}
 				resp.Body.Close()
-				res <- result{status: resp.StatusCode}
+				res <- result{status: resp.StatusCode, closed: resp.Close}
 			}()
+			select {
+			case <-reading:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the handler never read the body; log:\n%s", logs.text())
+			}
 			body, _ := json.Marshal(signupBody)
 			if _, err := pw.Write(body[:10]); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(100 * time.Millisecond) // let the request reach the handler before the signal
 			cancel()
-			time.Sleep(100 * time.Millisecond)
+			logs.waitMsg(t, "shutting down: finishing requests in flight")
+			waitRefused(t, strings.TrimPrefix(base, "http://"))
 			if _, err := pw.Write(body[10:]); err != nil {
 				t.Fatal(err)
 			}
@@ -226,6 +273,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 			r := <-res
 			if r.err != nil || r.status != 201 {
 				t.Fatalf("in-flight signup: status %d, err %v; want 201", r.status, r.err)
+			}
+			if !r.closed {
+				t.Fatal("the in-flight signup was answered without Connection: close: not during the shutdown")
 			}
 			select {
 			case code := <-done:
@@ -239,6 +289,26 @@ func TestServeGracefulShutdown(t *testing.T) {
 				t.Fatalf("no clean stop in the log:\n%s", logs.text())
 			}
 		})
+	}
+}
+
+// waitRefused returns once addr refuses connections: the server has closed
+// its listener. The timeout is only a safety net.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	safety := time.After(60 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+		select {
+		case <-safety:
+			t.Fatalf("%s still accepts connections after 60 s", addr)
+		default:
+			runtime.Gosched()
+		}
 	}
 }
 

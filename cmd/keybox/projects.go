@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 
 	"github.com/keyboxhq/keybox"
@@ -85,6 +86,39 @@ var projectCommands = []command{
 				return s.emit(p, func(w io.Writer) { projectFields(w, p) })
 			}
 		}},
+	{name: "policy", args: "ID", help: "Show a project's policy: the defaults its new licenses copy.",
+		setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+			return func(ctx context.Context, s *session, args []string) error {
+				p, err := s.api.ProjectPolicy(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return s.emit(p, func(w io.Writer) { policyFields(w, p) })
+			}
+		}},
+	{name: "set-policy", args: "ID", help: "Change a project's policy: --duration, --max-machines, --lease-seconds, --entitlements,\n" +
+		"--require-machine-id; only the flags given change. Licenses already issued keep their terms.",
+		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			var months, seats intFlag
+			fs.Var(&months, "duration", "months a new license lasts, 1-12 (0: each license names its own)")
+			fs.Var(&seats, "max-machines", "a new license's seats, 1-1000")
+			t := termFlags(fs, "")
+			return func(ctx context.Context, s *session, args []string) error {
+				in := client.PolicyUpdate{Duration: months.ptr(), MaxMachines: seats.ptr()}
+				var err error
+				if in.RequireMachineID, in.LeaseSeconds, in.Entitlements, _, err = t.values(); err != nil {
+					return err
+				}
+				if in.Duration == nil && in.MaxMachines == nil && !t.given() {
+					return usageError("projects set-policy: give --duration, --max-machines, --lease-seconds, --entitlements or --require-machine-id")
+				}
+				p, err := s.api.UpdateProjectPolicy(ctx, args[0], in)
+				if err != nil {
+					return err
+				}
+				return s.emit(p, func(w io.Writer) { policyFields(w, p) })
+			}
+		}},
 	{name: "delete", args: "ID", help: "Delete a project; --cascade also deletes its licenses and seats.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 			cascade := fs.Bool("cascade", false, "also delete the project's licenses and activations")
@@ -106,4 +140,13 @@ func projectTable(w io.Writer, ps []keybox.Project) {
 
 func projectFields(w io.Writer, p keybox.Project) {
 	fields(w, "project", p.ID, "name", p.Name, "client", p.ClientID, "created", when(p.CreatedAt), "updated", when(p.UpdatedAt))
+}
+
+func policyFields(w io.Writer, p keybox.Policy) {
+	months := "each license names its own"
+	if p.Duration > 0 {
+		months = fmt.Sprintf("%d months", p.Duration)
+	}
+	fields(w, "duration", months, "seats", fmt.Sprint(p.MaxMachines), "lease", lease(p.LeaseSeconds),
+		"entitlements", codes(p.Entitlements), "machine id required", fmt.Sprint(p.RequireMachineID))
 }

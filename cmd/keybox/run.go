@@ -10,9 +10,6 @@ import (
 	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 const usage = `keybox — a self-hosted software licensing server
 
 Usage:
@@ -23,7 +20,8 @@ Usage:
   keybox keys list|rotate   the signing keys of offline licensing, in the database
   keybox import keybox DIR  load a KeyBox (MongoDB) export into the database
   keybox audit verify       check the event log's hash chains in the database
-  keybox version            print the version
+  keybox version            print the version and source revision of this build
+  keybox healthcheck        exit 0 when the local server answers /healthz (for containers)
 
 Talking to a server (KEYBOX_SERVER or --server; --output table|json):
   keybox login              log in; the token is kept in your config directory
@@ -100,7 +98,9 @@ func runIO(ctx context.Context, args []string, c cli) int {
 	case "audit":
 		err = c.group(ctx, "audit", auditCommands, rest)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "keybox", version)
+		err = c.group(ctx, "version", versionCommand, rest)
+	case "healthcheck":
+		err = c.group(ctx, "healthcheck", healthcheckCommand, rest)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -48,7 +48,7 @@ func keptSecret(file, what string) ([]byte, error) {
 	if b, err := os.ReadFile(file); err == nil {
 		secret := strings.TrimSpace(string(b))
 		if len(secret) < licensing.MinSecretKeyLength {
-			return nil, fmt.Errorf("%s: %s shorter than %d bytes", file, what, licensing.MinSecretKeyLength)
+			return nil, fmt.Errorf("%s: %s shorter than %d bytes; restore the right file, or delete it to generate a new one", file, what, licensing.MinSecretKeyLength)
 		}
 		return []byte(secret), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -62,23 +62,12 @@ func keptSecret(file, what string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := writeSecretFile(file, []byte(secret+"\n"))
 	if errors.Is(err, fs.ErrExist) {
 		return keptSecret(file, what) // another process made it first
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", what, err)
-	}
-	_, err = f.WriteString(secret + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(file)
-		return nil, fmt.Errorf("write %s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return []byte(secret), nil
 }

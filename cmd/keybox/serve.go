@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
 	"github.com/keyboxhq/keybox/internal/webhook"
 )
@@ -56,9 +58,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	svc, err := licensing.New(licensing.Config{
 		Store: store, Passwords: passwords, Tokens: tokens, Logger: log, SignupClosed: !cfg.signupOpen, SecretKey: secretKey,
-		// The secret every server shares: a key's fingerprint in the logs is
-		// the same on each of them.
-		FingerprintSecret: secret,
+		// The secret every server shares and nobody rotates to end sessions:
+		// a key's fingerprint (in logs, and as an application's id in the
+		// event log) is the same on every server and stays the same.
+		FingerprintSecret: secretKey,
 		Webhooks:          webhook.Policy{AllowPrivate: cfg.webhookPrivate},
 		EventRetention:    cfg.eventRetention,
 	})
@@ -76,8 +79,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		limits = server.DefaultRateLimits()
 		limits.Counters = store // every server sharing the database shares the counts
 	}
+	var signIn *signin.Service
+	if len(cfg.signIn.providers) > 0 {
+		if signIn, err = signin.New(signin.Config{Providers: cfg.signIn.providers, Secret: secret}); err != nil {
+			return err
+		}
+	}
 	handler, err := server.New(server.Config{
 		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,
+		SignIn: signIn, PublicURL: cfg.signIn.publicURL,
 	})
 	if err != nil {
 		return err
@@ -96,7 +106,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	engine, _, _ := parseDatabaseURL(cfg.databaseURL)
-	log.Info("listening", "addr", ln.Addr().String(), "database", engine, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "database", engine,
+		"version", buildinfo.Get().Version, "revision", buildinfo.Get().Revision)
 
 	// Background work stops with workCtx, after the last request has finished.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -107,6 +118,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deliveries := &webhook.Worker{Source: svc, Sender: webhook.NewSender(webhook.Policy{AllowPrivate: cfg.webhookPrivate}),
 		Wake: svc.DeliveryWake(), Log: log}
 	work.Go(func() { deliveries.Run(workCtx) })
+	// Sign-in providers are discovered in the background: one that cannot
+	// be reached delays nothing, and its sign-ins fail until it can be.
+	work.Go(func() {
+		if err := signIn.Discover(workCtx); err != nil && workCtx.Err() == nil {
+			log.Warn("sign-in provider not reachable; its sign-ins fail until it is", "error", err)
+		}
+	})
 	defer func() {
 		stopWork()
 		work.Wait()

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
-	"sort"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestPasswords(t *testing.T) {
@@ -40,35 +43,100 @@ func TestPasswords(t *testing.T) {
 	}
 }
 
-// TestCheckCostsTheSameWithoutAccount: a missing account is checked against a
-// dummy hash of the same cost, so login cannot tell accounts apart by time.
-// The check is of the work done (a full bcrypt comparison either way), with
-// bounds wide enough for a noisy machine.
+// TestCheckCostsTheSameWithoutAccount: login must not tell an unknown
+// account from a wrong password by the time it takes. So every check, with
+// or without an account, makes exactly one bcrypt comparison that runs to
+// the end (it answers a match or a mismatch, not a malformed hash, which
+// bcrypt refuses before doing any work), against a hash of the same cost,
+// of the password prepared the same way. The work is watched, not timed.
 func TestCheckCostsTheSameWithoutAccount(t *testing.T) {
-	p, err := NewPasswords(8, 1)
+	const cost = 6
+	p, err := NewPasswords(cost, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	type comparison struct {
+		hash, password []byte
+		err            error
+	}
+	var seen []comparison
+	p.compare = func(hash, password []byte) error {
+		err := bcrypt.CompareHashAndPassword(hash, password)
+		seen = append(seen, comparison{hash, password, err})
+		return err
 	}
 	ctx := context.Background()
 	h, err := p.Hash(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	median := func(hash string) time.Duration {
-		var d []time.Duration
-		for range 7 {
-			start := time.Now()
-			if ok, err := p.Check(ctx, hash, "wrong horse"); ok || err != nil {
-				t.Fatalf("check: %v %v", ok, err)
-			}
-			d = append(d, time.Since(start))
-		}
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		return d[len(d)/2]
+	made, err := bcrypt.GenerateFromPassword([]byte("correct horse"), cost)
+	if err != nil {
+		t.Fatal(err)
 	}
-	known, unknown := median(h), median("")
-	if ratio := float64(unknown) / float64(known); ratio < 0.5 || ratio > 2 {
-		t.Fatalf("unknown account took %v, wrong password %v (ratio %.2f): want about the same", unknown, known, ratio)
+	imported, err := ImportBcrypt(string(made))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, hash, password string
+		want                 bool
+	}{
+		{"wrong password", h, "wrong horse", false},
+		{"right password", h, "correct horse", true},
+		{"empty password", h, "", false},
+		{"imported hash, wrong password", imported, "wrong horse", false},
+		{"imported hash, right password", imported, "correct horse", true},
+		// No account, or one that signs in only through a provider.
+		{"no account", "", "wrong horse", false},
+		{"no account, empty password", "", "", false},
+		// Knowing what the dummy hash was made from opens no account.
+		{"no account, the dummy's own password", "", "keybox: no such account", false},
+	}
+	var dummy []byte
+	for _, tc := range cases {
+		seen = seen[:0]
+		ok, err := p.Check(ctx, tc.hash, tc.password)
+		if err != nil || ok != tc.want {
+			t.Fatalf("%s: got %v, %v; want %v", tc.name, ok, err, tc.want)
+		}
+		if len(seen) != 1 {
+			t.Fatalf("%s: %d bcrypt comparisons, want exactly 1", tc.name, len(seen))
+		}
+		c := seen[0]
+		if c.err != nil && !errors.Is(c.err, bcrypt.ErrMismatchedHashAndPassword) {
+			t.Fatalf("%s: the comparison stopped early: %v", tc.name, c.err)
+		}
+		if got, err := bcrypt.Cost(c.hash); err != nil || got != cost {
+			t.Fatalf("%s: compared against a hash of cost %d (%v), want %d", tc.name, got, err, cost)
+		}
+		if bare, ok := strings.CutPrefix(tc.hash, bareBcrypt); ok {
+			// Another system's hash, of the password itself.
+			if string(c.hash) != bare || string(c.password) != tc.password {
+				t.Fatalf("%s: compared %s with %q, want the imported hash with the password itself", tc.name, c.hash, c.password)
+			}
+			continue
+		}
+		if !bytes.Equal(c.password, prehash(tc.password)) {
+			t.Fatalf("%s: the password was not prepared as for a real account", tc.name)
+		}
+		if tc.hash != "" {
+			if string(c.hash) != tc.hash {
+				t.Fatalf("%s: compared against another hash than the account's", tc.name)
+			}
+			continue
+		}
+		// Without an account: the one dummy hash, made once, never the
+		// account hash of someone else.
+		if dummy == nil {
+			dummy = c.hash
+		}
+		if !bytes.Equal(c.hash, dummy) || string(c.hash) == h {
+			t.Fatalf("%s: compared against %s, want the dummy hash", tc.name, c.hash)
+		}
+	}
+	if dummy == nil {
+		t.Fatal("no check without an account was made")
 	}
 }
 

@@ -27,7 +27,7 @@ type cached struct {
 	found   bool
 	license keybox.License
 	seats   []keybox.Activation
-	loaded  time.Time // monotonic: when the read began
+	loaded  time.Time // when the read began, on the cache's clock (monotonic by default)
 }
 
 const cacheShards = 32
@@ -37,6 +37,7 @@ const cacheShards = 32
 type licenseCache struct {
 	ttl      time.Duration
 	perShard int
+	now      func() time.Time // the clock of the TTL
 	// gen counts invalidations. A read that began before one must not be
 	// stored after it, or it would resurrect what was invalidated.
 	gen    atomic.Uint64
@@ -63,7 +64,7 @@ func newLicenseCache(ttl time.Duration, size int) *licenseCache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	c := &licenseCache{ttl: ttl, perShard: max(1, size/cacheShards)}
+	c := &licenseCache{ttl: ttl, perShard: max(1, size/cacheShards), now: time.Now}
 	for i := range c.shards {
 		c.shards[i].entries = make(map[string]*cached)
 		c.shards[i].inflight = make(map[string]*load)
@@ -79,7 +80,7 @@ func (c *licenseCache) shard(key string) *cacheShard {
 	return &c.shards[h%cacheShards]
 }
 
-func (c *licenseCache) fresh(e *cached) bool { return e != nil && time.Since(e.loaded) < c.ttl }
+func (c *licenseCache) fresh(e *cached) bool { return e != nil && c.now().Sub(e.loaded) < c.ttl }
 
 // get returns the entry for key, reading it with fetch when it is missing
 // or older than the TTL. Concurrent misses on one key share one read.
@@ -111,14 +112,16 @@ func (c *licenseCache) get(ctx context.Context, key string, fetch func(context.C
 	gen := c.gen.Load()
 	sh.mu.Unlock()
 
-	started := time.Now()
+	started := c.now()
 	l.e, l.err = fetch(context.WithoutCancel(ctx), key)
 	if l.e != nil {
 		l.e.loaded = started
 	}
 
 	sh.mu.Lock()
-	delete(sh.inflight, key)
+	if sh.inflight[key] == l { // a forget may have let a newer read take its place
+		delete(sh.inflight, key)
+	}
 	if l.err == nil && c.gen.Load() == gen {
 		c.putLocked(sh, key, l.e)
 	}
@@ -146,7 +149,10 @@ func (c *licenseCache) putLocked(sh *cacheShard, key string, e *cached) {
 	sh.entries[key] = e
 }
 
-// forget drops keys, or everything when none are given.
+// forget drops keys, or everything when none are given. A read already
+// under way may have begun before the change: it still answers the requests
+// waiting on it, which were concurrent with the change, but a request that
+// comes after the forget starts a read of its own instead of joining it.
 func (c *licenseCache) forget(keys ...string) {
 	c.gen.Add(1)
 	if len(keys) == 0 {
@@ -154,6 +160,7 @@ func (c *licenseCache) forget(keys ...string) {
 			sh := &c.shards[i]
 			sh.mu.Lock()
 			clear(sh.entries)
+			clear(sh.inflight)
 			sh.mu.Unlock()
 		}
 		return
@@ -162,6 +169,7 @@ func (c *licenseCache) forget(keys ...string) {
 		sh := c.shard(k)
 		sh.mu.Lock()
 		delete(sh.entries, k)
+		delete(sh.inflight, k)
 		sh.mu.Unlock()
 	}
 }

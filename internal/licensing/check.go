@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,6 +35,9 @@ type Check struct {
 	ProductName string `json:"productName"`
 	// Nonce, when sent, asks for a signed answer (see SignResponse).
 	Nonce string `json:"nonce"`
+	// Entitlements, on a validation, are the codes the application needs:
+	// a license that lacks any of them is not valid for it.
+	Entitlements json.RawMessage `json:"entitlements"`
 }
 
 // Activation is a successful activation.
@@ -42,6 +46,9 @@ type Activation struct {
 	Already bool
 	Seat    keybox.Activation
 	License keybox.License
+	// LeaseExpiresAt is when the seat lapses unless renewed (zero for a
+	// license without a lease).
+	LeaseExpiresAt time.Time
 }
 
 // Activate binds the key to the caller's machine, taking a seat unless it
@@ -55,7 +62,9 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		return Activation{}, err
 	}
 	var out Activation
+	changed := false
 	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		out, changed = Activation{}, false
 		l, err := tx.LicenseForUpdate(ctx, c.Key)
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "activate")
@@ -73,14 +82,29 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if !sameProduct(string(l.ProductName), c.ProductName) {
 			return errWrongProduct
 		}
-		acts, err := tx.Activations(ctx, l.ID)
+		all, err := tx.Activations(ctx, l.ID)
 		if err != nil {
 			return err
 		}
-		i, closest := findSeat(acts, c)
+		// Seats whose lease lapsed are removed first: they hold nothing,
+		// and this machine's own lapsed seat is taken anew.
+		acts, err := s.removeLapsed(ctx, tx, ev, l, all, now.Time)
+		if err != nil {
+			return err
+		}
+		if lease := leaseOf(&l); lease > 0 {
+			out.LeaseExpiresAt = now.Add(lease)
+		}
+		i, closest := findSeat(acts, c, leaseCheck{})
 		if i >= 0 {
-			out = Activation{Already: true, Seat: acts[i], License: l}
-			return nil
+			out.Already, out.Seat, out.License = true, acts[i], l
+			s.counts.see(l.ID, acts[i].ID, now.Time) // renews the lease with the next batch
+			if len(acts) == len(all) {
+				return nil
+			}
+			showFirstBinding(&l, acts)
+			l.UpdatedAt, out.License, changed = now, l, true
+			return tx.UpdateLicense(ctx, l)
 		}
 		if len(acts) >= l.MaxMachines {
 			if closest == otherInstance {
@@ -107,7 +131,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		}
 		showFirstBinding(&l, append(acts, seat))
 		l.UpdatedAt = now
-		out = Activation{Seat: seat, License: l}
+		out.Seat, out.License, changed = seat, l, true
 		if err := tx.UpdateLicense(ctx, l); err != nil {
 			return err
 		}
@@ -116,7 +140,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 	if err != nil {
 		return Activation{}, err
 	}
-	if !out.Already {
+	if changed {
 		s.licensesChanged(c.Key)
 	}
 	return out, nil
@@ -143,10 +167,14 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 		}
 		var kept []keybox.Activation
 		released := 0
+		lc := s.leaseCheck(&l, s.clock())
 		for _, a := range acts {
 			mine := matchSeat(a, c) == ownSeat
 			if c.MachineID == "" && c.InstanceID == "" {
 				mine = a.MachineID == "" && a.InstanceID == ""
+			}
+			if mine && lc.lapsed(&a) {
+				mine = false // it holds nothing to release; the sweep removes it
 			}
 			if !mine {
 				kept = append(kept, a)
@@ -177,10 +205,18 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 // Verdict is the answer to POST /validate.
 type Verdict struct {
 	Valid     bool
-	Status    string // active, invalid, revoked, pending, expired, machine_mismatch, instance_mismatch
+	Status    string // active, invalid, revoked, pending, expired, machine_mismatch, instance_mismatch, entitlements_missing
 	Message   string
 	Duration  int       // months, when valid
 	ExpiresAt time.Time // when valid or expired
+	// Entitlements are the license's codes, when valid (sorted).
+	Entitlements []string
+	// LeaseExpiresAt is when the seat lapses unless renewed, when valid and
+	// the license has a lease.
+	LeaseExpiresAt time.Time
+	// Missing are the codes asked for that the license lacks
+	// (entitlements_missing).
+	Missing []string
 }
 
 // UnknownKey reports a verdict on a key that does not exist, which the rate
@@ -191,35 +227,69 @@ const msgKeyUnknown = "Key does not exist"
 
 // Validation statuses.
 const (
-	VerdictActive           = "active"
-	VerdictInvalid          = "invalid"
-	VerdictRevoked          = "revoked"
-	VerdictPending          = "pending"
-	VerdictExpired          = "expired"
-	VerdictMachineMismatch  = "machine_mismatch"
-	VerdictInstanceMismatch = "instance_mismatch"
+	VerdictActive              = "active"
+	VerdictInvalid             = "invalid"
+	VerdictRevoked             = "revoked"
+	VerdictPending             = "pending"
+	VerdictExpired             = "expired"
+	VerdictMachineMismatch     = "machine_mismatch"
+	VerdictInstanceMismatch    = "instance_mismatch"
+	VerdictEntitlementsMissing = "entitlements_missing"
 )
 
 // AppendJSON appends the verdict as SPEC §7 words it (expiresAt in epoch
-// milliseconds, which KeyBox SDKs depend on).
+// milliseconds, which KeyBox SDKs depend on). It is the hot path's encoder:
+// entitlement codes are of a few safe characters, so they are copied as
+// they are.
 func (v Verdict) AppendJSON(b []byte) []byte {
 	if v.Valid {
 		b = append(b, `{"valid":true,"status":"active","duration":"`...)
 		b = strconv.AppendInt(b, int64(v.Duration), 10)
 		b = append(b, ` months","expiresAt":`...)
 		b = strconv.AppendInt(b, v.ExpiresAt.UnixMilli(), 10)
+		b = append(b, `,"entitlements":`...)
+		b = appendCodes(b, v.Entitlements)
+		if !v.LeaseExpiresAt.IsZero() {
+			b = append(b, `,"leaseExpiresAt":`...)
+			b = strconv.AppendInt(b, v.LeaseExpiresAt.UnixMilli(), 10)
+		}
 		return append(b, '}')
 	}
 	b = append(b, `{"valid":false,"status":"`...)
 	b = append(b, v.Status...)
 	b = append(b, `","message":`...)
 	b = keybox.AppendString(b, v.Message)
-	if v.Status == VerdictExpired {
+	switch v.Status {
+	case VerdictExpired:
 		b = append(b, `,"expiresAt":`...)
 		b = strconv.AppendInt(b, v.ExpiresAt.UnixMilli(), 10)
+	case VerdictEntitlementsMissing:
+		b = append(b, `,"missing":`...)
+		b = appendCodes(b, v.Missing)
 	}
 	return append(b, '}')
 }
+
+// appendCodes appends valid entitlement codes as a JSON array: they need no
+// escaping.
+func appendCodes(b []byte, codes []string) []byte {
+	b = append(b, '[')
+	for i, c := range codes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, c...)
+		b = append(b, '"')
+	}
+	return append(b, ']')
+}
+
+// errEntitlementsAsked refuses a validation whose "entitlements" is not a
+// list of codes.
+var errEntitlementsAsked = fail(keybox.Invalid, "Validation error").
+	With("errors", map[string]string{"entitlements": reasonEntitlements}).
+	With("details", "entitlements "+reasonEntitlements+".")
 
 // Validate judges a key for the machine that sends it. It is the hot path:
 // it reads through the service's cache and counts the validation in memory.
@@ -229,6 +299,13 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 	}
 	if err := checkNonce(c.Nonce); err != nil {
 		return Verdict{}, err
+	}
+	var asked []string
+	if !absent(c.Entitlements) {
+		var ok bool
+		if asked, ok = parseEntitlements(c.Entitlements); !ok {
+			return Verdict{}, errEntitlementsAsked
+		}
 	}
 	e, err := s.cache.get(ctx, c.Key, s.load)
 	if err != nil {
@@ -241,14 +318,31 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 		return Verdict{}, errMachineRequired
 	}
 	now := s.clock()
-	v, seat := judge(e, c, now)
+	v, seat := judge(e, c, now, s.leaseCheck(&e.license, now))
+	if v.Valid && len(asked) > 0 {
+		if missing := lacking(e.license.Entitlements, asked); len(missing) > 0 {
+			v = Verdict{Status: VerdictEntitlementsMissing, Message: "License lacks required entitlements", Missing: missing}
+		}
+	}
 	s.counts.add(e.license.ID, e.license.OwnerID, seat, now)
 	return v, nil
 }
 
-// judge applies SPEC §7's order to a license and its seats. It returns the
-// seat that answered for a valid check.
-func judge(e *cached, c Check, now time.Time) (Verdict, string) {
+// lacking returns the codes of asked (sorted) that held (sorted) lacks.
+func lacking(held, asked []string) []string {
+	var missing []string
+	for _, a := range asked {
+		if !keybox.HasEntitlement(held, a) {
+			missing = append(missing, a)
+		}
+	}
+	return missing
+}
+
+// judge applies SPEC §7's order to a license and its seats, a lapsed seat
+// (by lc) holding no seat. It returns the seat that answered for a valid
+// check, whose lease the validation renews.
+func judge(e *cached, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
 	l := &e.license
 	if !sameProduct(string(l.ProductName), c.ProductName) {
 		return Verdict{Status: VerdictInvalid, Message: "License key is not valid for this product"}, ""
@@ -261,12 +355,16 @@ func judge(e *cached, c Check, now time.Time) (Verdict, string) {
 	case keybox.StatusExpired:
 		return Verdict{Status: VerdictExpired, Message: "License has expired", ExpiresAt: l.ExpiresAt.Time}, ""
 	}
-	i, closest := findSeat(e.seats, c)
+	i, closest := findSeat(e.seats, c, lc)
 	switch {
 	case i < 0 && closest == otherInstance:
 		return Verdict{Status: VerdictInstanceMismatch, Message: "License is not valid for this instance"}, ""
 	case i < 0:
 		return Verdict{Status: VerdictMachineMismatch, Message: "License is not valid for this machine"}, ""
 	}
-	return Verdict{Valid: true, Status: VerdictActive, Duration: l.Duration, ExpiresAt: l.ExpiresAt.Time}, e.seats[i].ID
+	v := Verdict{Valid: true, Status: VerdictActive, Duration: l.Duration, ExpiresAt: l.ExpiresAt.Time, Entitlements: l.Entitlements}
+	if lease := leaseOf(l); lease > 0 {
+		v.LeaseExpiresAt = now.Add(lease)
+	}
+	return v, e.seats[i].ID
 }

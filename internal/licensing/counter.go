@@ -60,6 +60,34 @@ func (c *counter) add(licenseID, ownerID, seat string, now time.Time) {
 	sh.mu.Unlock()
 }
 
+// see remembers that a seat was heard from at now without counting a
+// validation (a heartbeat renewing a lease).
+func (c *counter) see(licenseID, seat string, now time.Time) {
+	sh := c.shard(licenseID)
+	sh.mu.Lock()
+	if now.After(sh.seen[seat]) {
+		sh.seen[seat] = now
+	}
+	sh.mu.Unlock()
+}
+
+// seenAt returns the last time a seat of the license was seen that is not
+// yet written, or the zero time.
+func (c *counter) seenAt(licenseID, seat string) time.Time {
+	sh := c.shard(licenseID)
+	sh.mu.Lock()
+	at := sh.seen[seat]
+	sh.mu.Unlock()
+	if first := &c.shards[0]; first != sh { // where restore puts them back
+		first.mu.Lock()
+		if t := first.seen[seat]; t.After(at) {
+			at = t
+		}
+		first.mu.Unlock()
+	}
+	return at
+}
+
 // drain takes everything counted so far.
 func (c *counter) drain() ([]keybox.ValidationCount, []keybox.ActivationSeen) {
 	var counts []keybox.ValidationCount

@@ -218,3 +218,34 @@ func TestValidationsRecordNoEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderSignInEvents: an account made by a provider's sign-in records
+// user.created, an account it links records user.updated, and a sign-in to
+// an account already linked records nothing.
+func TestProviderSignInEvents(t *testing.T) {
+	ctx := context.Background()
+	store := storetest.SQLite(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	svc := newService(t, store, &now)
+	signIn := func(subject, email string) {
+		t.Helper()
+		if _, err := svc.SignInWithProvider(ctx, licensing.ProviderAccount{Provider: "google", Subject: subject, Email: email, EmailVerified: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn("g-1", "new@example.com")
+	created, err := store.UserByEmail(ctx, "new@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := signup(t, svc, "ada@example.com")
+	signIn("g-2", "ada@example.com")
+	signIn("g-2", "ada@example.com")
+	signIn("g-1", "new@example.com")
+	if got := fmt.Sprint(eventTypes(t, store, created.ID)); got != "[user.created]" {
+		t.Fatalf("the account a sign-in made: %s", got)
+	}
+	if got := fmt.Sprint(eventTypes(t, store, ada.ID)); got != "[user.updated user.created]" {
+		t.Fatalf("the account a sign-in linked: %s", got)
+	}
+}

@@ -25,7 +25,7 @@ func (ev *events) licenseCreated(owner keybox.User, l keybox.License) error {
 		Subject: licenseSubject(l)}, map[string]any{
 		"key": l.Key, "status": l.Status, "duration": l.Duration, "expiresAt": l.ExpiresAt, "services": l.Services,
 		"maxMachines": l.MaxMachines, "client": l.ClientID, "project": l.ProjectID, "productName": l.ProductName,
-		"requireMachineId": l.RequireMachineID,
+		"requireMachineId": l.RequireMachineID, "leaseSeconds": l.LeaseSeconds, "entitlements": l.Entitlements,
 	})
 }
 

@@ -345,6 +345,7 @@ func (r *exportReader) project(at record, d extjson.Doc) error {
 	r.projects[at.id] = len(r.plan.projects)
 	r.plan.projects = append(r.plan.projects, importProject{at: at, project: keybox.Project{
 		ID: at.id, Name: nm, ClientID: clientID, OwnerID: r.plan.clients[ci].client.OwnerID, CreatedAt: created, UpdatedAt: updated,
+		Policy: DefaultPolicy(),
 	}})
 	return nil
 }

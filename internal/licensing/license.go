@@ -68,7 +68,8 @@ func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func
 // the answer that tells whether a key exists, which the rate limiter counts.
 func IsKeyTaken(err error) bool { return errors.Is(err, errKeyTaken) }
 
-// NewLicense is the body of POST /license/create.
+// NewLicense is the body of POST /license/create. Members that are absent
+// take the project's policy.
 type NewLicense struct {
 	Duration    Int             `json:"duration"`
 	ClientID    Text            `json:"clientId"`
@@ -79,14 +80,20 @@ type NewLicense struct {
 	ProductName Text            `json:"productName"`
 	// RequireMachineID overrides the project's policy when present.
 	RequireMachineID *bool `json:"requireMachineId"`
+	LicenseTerms
 }
 
 func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 // CreateLicense issues a PENDING license for one of the caller's projects.
+// It copies the project's policy, then applies the members sent.
 func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLicense) (keybox.License, error) {
-	if !in.Duration.In(MinDuration, MaxDuration) {
-		return keybox.License{}, errInvalidDuration
+	// Without a duration of its own, a license takes its project's; with
+	// no project named there is none to take.
+	if in.Duration.Present || in.ClientID.Blank() || in.ProjectID.Blank() {
+		if !in.Duration.In(MinDuration, MaxDuration) {
+			return keybox.License{}, errInvalidDuration
+		}
 	}
 	if in.ClientID.Blank() || in.ProjectID.Blank() {
 		return keybox.License{}, errClientProjectRequired
@@ -98,12 +105,8 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 			return keybox.License{}, errServicesRequired
 		}
 	}
-	seats := 1
-	if in.MaxMachines.Present {
-		if !in.MaxMachines.In(1, MaxMachinesCap) {
-			return keybox.License{}, errInvalidMaxMachines
-		}
-		seats = in.MaxMachines.Value
+	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
+		return keybox.License{}, errInvalidMaxMachines
 	}
 	if in.Key.Present && (in.Key.WrongType || !validImportedKey(in.Key.Value)) {
 		return keybox.License{}, errInvalidKey
@@ -112,9 +115,14 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 	if err != nil {
 		return keybox.License{}, err
 	}
+	var fe fieldErrors
+	own := in.LicenseTerms.check(&fe, "")
+	if err := fe.err(); err != nil {
+		return keybox.License{}, err
+	}
 	now := s.now()
 	p := keybox.Project{ID: in.ProjectID.Value, ClientID: in.ClientID.Value, OwnerID: owner.ID}
-	l := s.newLicense(p, in.Duration.Value, services, seats, now)
+	l := s.newLicense(p, in.Duration.Value, services, 1, now)
 	l.Key, l.ProductName = in.Key.Value, keybox.NullString(product)
 	err = s.withNewKey(ctx, &l, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
@@ -128,9 +136,20 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 			return errProjectNotFound
 		}
 		applyPolicy(&l, project.Policy)
+		if in.Duration.Present {
+			l.Duration = in.Duration.Value
+		}
+		if l.Duration < MinDuration {
+			return errInvalidDuration // neither the license nor its project's policy says how long
+		}
+		l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)
+		if in.MaxMachines.Present {
+			l.MaxMachines = in.MaxMachines.Value
+		}
 		if in.RequireMachineID != nil {
 			l.RequireMachineID = *in.RequireMachineID
 		}
+		own.apply(&l)
 		if err := tx.CreateLicense(ctx, l); err != nil {
 			return err
 		}
@@ -204,17 +223,28 @@ func ownLicenseForUpdate(ctx context.Context, tx keybox.Tx, owner keybox.User, k
 	return l, nil
 }
 
+// LicenseView is a license as its owner sees it: with its seats, each with
+// its lease's expiry, and how many of them hold a seat now (a seat whose
+// lease lapsed is listed until the sweep removes it, but holds nothing).
+type LicenseView struct {
+	License     keybox.License
+	Activations []keybox.Activation
+	SeatsInUse  int
+}
+
 // License returns one of the caller's licenses and its activations.
-func (s *Service) License(ctx context.Context, owner keybox.User, key string) (keybox.License, []keybox.Activation, error) {
+func (s *Service) License(ctx context.Context, owner keybox.User, key string) (LicenseView, error) {
 	l, err := ownLicense(ctx, s.store, owner, key)
 	if err != nil {
-		return keybox.License{}, nil, err
+		return LicenseView{}, err
 	}
 	acts, err := s.store.Activations(ctx, l.ID)
 	if err != nil {
-		return keybox.License{}, nil, fmt.Errorf("license activations: %w", err)
+		return LicenseView{}, fmt.Errorf("license activations: %w", err)
 	}
-	return present(l, s.clock()), acts, nil
+	now := s.clock()
+	s.showLeases(&l, acts)
+	return LicenseView{License: present(l, now), Activations: acts, SeatsInUse: s.seatsInUse(&l, acts, now)}, nil
 }
 
 // updateLicense runs change on the caller's license, locked, and stores the
@@ -319,19 +349,31 @@ func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in R
 	})
 }
 
-// LicensePatch is the body of PATCH /license/:key.
+// LicensePatch is the body of PATCH /license/:key; absent members stay as
+// they are. Each overrides, for this license, what its project's policy
+// gave it.
 type LicensePatch struct {
+	Duration    Int             `json:"duration"`
 	MaxMachines Int             `json:"maxMachines"`
 	Services    json.RawMessage `json:"services"`
 	ProductName Text            `json:"productName"`
 	// RequireMachineID, when present, replaces the license's own setting
 	// (whatever its project's policy says).
 	RequireMachineID *bool `json:"requireMachineId"`
+	LicenseTerms
 }
 
-// PatchLicense changes a license's seats, services, product or machine id
-// requirement. Seats cannot go below those in use.
+// errDurationStarted refuses to set the duration of a license whose clock
+// has started: its expiry moves by renewal.
+var errDurationStarted = fail(keybox.Conflict, "License has been activated; renew it to change its duration").With("field", "duration")
+
+// PatchLicense changes a license's duration (before its first activation),
+// seats, services, product, machine id requirement, lease, entitlements or
+// metadata. Seats cannot go below those in use.
 func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key string, in LicensePatch) (keybox.License, error) {
+	if in.Duration.Present && !in.Duration.In(MinDuration, MaxDuration) {
+		return keybox.License{}, errInvalidDuration
+	}
 	if in.MaxMachines.Present && !in.MaxMachines.In(1, MaxMachinesCap) {
 		return keybox.License{}, errInvalidMaxMachines
 	}
@@ -346,15 +388,27 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 	if err != nil {
 		return keybox.License{}, err
 	}
+	var fe fieldErrors
+	own := in.LicenseTerms.check(&fe, "")
+	if err := fe.err(); err != nil {
+		return keybox.License{}, err
+	}
 	return s.updateLicense(ctx, owner, key, func(tx keybox.Tx, _ *events, l *keybox.License) (licenseEvent, error) {
 		before := *l
 		e := licenseEvent{typ: keybox.EventLicenseUpdated, data: changes{}}
+		if in.Duration.Present && in.Duration.Value != l.Duration {
+			if clockStarted(*l) {
+				return e, errDurationStarted
+			}
+			l.Duration, l.ExpiresAt = in.Duration.Value, addMonths(l.IssuedAt, in.Duration.Value)
+		}
+		own.apply(l)
 		if in.MaxMachines.Present {
 			acts, err := tx.Activations(ctx, l.ID)
 			if err != nil {
 				return e, err
 			}
-			if in.MaxMachines.Value < len(acts) {
+			if in.MaxMachines.Value < s.seatsInUse(l, acts, s.clock()) {
 				return e, errSeatsInUse
 			}
 			l.MaxMachines = in.MaxMachines.Value
@@ -368,7 +422,12 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 		if in.RequireMachineID != nil {
 			l.RequireMachineID = *in.RequireMachineID
 		}
+		e.data.set("duration", before.Duration, l.Duration)
+		e.data.set("expiresAt", before.ExpiresAt, l.ExpiresAt)
 		e.data.set("maxMachines", before.MaxMachines, l.MaxMachines)
+		e.data.set("leaseSeconds", before.LeaseSeconds, l.LeaseSeconds)
+		e.data.set("entitlements", before.Entitlements, l.Entitlements)
+		e.data.set("metadata", before.Metadata, l.Metadata)
 		e.data.set("services", before.Services, l.Services)
 		e.data.set("productName", before.ProductName, l.ProductName)
 		e.data.set("requireMachineId", before.RequireMachineID, l.RequireMachineID)

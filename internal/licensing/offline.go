@@ -73,7 +73,11 @@ type CheckoutInput struct {
 // statement that the key is ACTIVE there until the file expires, which is
 // the TTL from now or the license's own expiry, whichever comes first. The
 // file names the license key and the machine it was issued to, which a
-// verifier compares with its own.
+// verifier compares with its own, and carries the license's entitlements
+// and metadata. For a license with a lease, a checkout renews the seat's
+// lease and the file ends with it: a floating seat cannot be taken offline
+// for longer than its machine may stay silent, or a lapsed seat would run
+// on two machines.
 func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybox.LicenseFile, error) {
 	c := in.Check
 	if c.Key == "" {
@@ -109,7 +113,7 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybo
 	if err != nil {
 		return "", keybox.LicenseFile{}, fmt.Errorf("checkout: %w", err)
 	}
-	i, _ := findSeat(seats, c)
+	i, _ := findSeat(seats, c, s.leaseCheck(&l, now.Time))
 	if i < 0 {
 		return "", keybox.LicenseFile{}, errNotOnThisDevice
 	}
@@ -119,6 +123,9 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybo
 		return "", keybox.LicenseFile{}, fmt.Errorf("checkout: %w", err)
 	}
 	expires := keybox.NewTime(now.Add(ttl))
+	if lease := leaseOf(&l); lease > 0 && lease < ttl {
+		expires = keybox.NewTime(now.Add(lease))
+	}
 	if l.ExpiresAt.Before(expires.Time) {
 		expires = l.ExpiresAt
 	}
@@ -129,11 +136,13 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutInput) (string, keybo
 	f := keybox.LicenseFile{
 		KeyID: k.ID, Key: l.Key, Status: keybox.StatusActive, Services: l.Services, LicenseExpiresAt: l.ExpiresAt,
 		MachineID: c.MachineID, InstanceID: instance, ProductName: string(l.ProductName), IssuedAt: now, ExpiresAt: expires,
+		Entitlements: l.Entitlements, Metadata: l.Metadata,
 	}
 	text, err := keybox.SignLicenseFile(f, k.PrivateKey)
 	if err != nil {
 		return "", keybox.LicenseFile{}, err
 	}
+	s.counts.see(l.ID, seat.ID, now.Time) // a sign of life: the lease runs from now
 	f.Format = keybox.LicenseFileFormat
 	return text, f, nil
 }

@@ -26,6 +26,10 @@ type NewProjectWithLicense struct {
 	ProjectName Text            `json:"projectName"`
 	Duration    Int             `json:"duration"`
 	Services    json.RawMessage `json:"services"`
+	// Policy, when sent, is the new project's policy (members not sent take
+	// the defaults); the first license is issued under it. Its duration
+	// stands in for a duration the body does not send.
+	Policy *PolicyPatch `json:"policy"`
 }
 
 // CreateProjectWithLicense creates a project and its first license in one
@@ -34,7 +38,11 @@ func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.Use
 	if in.ClientID.Blank() || in.ProjectName.Blank() || in.ProjectName.WrongType {
 		return keybox.Project{}, keybox.License{}, errProjectInputRequired
 	}
-	if !in.Duration.In(MinDuration, MaxDuration) {
+	duration := in.Duration
+	if !duration.Present && in.Policy != nil {
+		duration = in.Policy.Duration
+	}
+	if !duration.In(MinDuration, MaxDuration) {
 		return keybox.Project{}, keybox.License{}, errInvalidDuration
 	}
 	services, ok := parseServices(in.Services)
@@ -45,10 +53,18 @@ func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.Use
 	if err != nil {
 		return keybox.Project{}, keybox.License{}, err
 	}
+	policy := DefaultPolicy()
+	if in.Policy != nil {
+		if err := in.Policy.apply(&policy, "policy."); err != nil {
+			return keybox.Project{}, keybox.License{}, err
+		}
+	}
 	now := s.now()
-	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
-	l := s.newLicense(p, in.Duration.Value, services, 1, now)
+	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now,
+		Policy: policy}
+	l := s.newLicense(p, duration.Value, services, 1, now)
 	applyPolicy(&l, p.Policy)
+	l.Duration, l.ExpiresAt = duration.Value, addMonths(now, duration.Value)
 	err = s.withNewKey(ctx, &l, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, in.ClientID.Value); err != nil {
 			return storeErr(err, errClientNotFound, "create project")
@@ -93,7 +109,8 @@ func (s *Service) CreateProject(ctx context.Context, owner keybox.User, in NewPr
 		return keybox.Project{}, err
 	}
 	now := s.now()
-	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
+	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now,
+		Policy: DefaultPolicy()}
 	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
 			return storeErr(err, errClientNotFound, "create project")

@@ -37,11 +37,16 @@ func matchSeat(seat keybox.Activation, c Check) match {
 // findSeat returns the index of the request's own seat (one naming exactly
 // its instance, when there is one, over one naming none), or -1 and the
 // closest miss: otherInstance when some seat is the request's machine on
-// another instance, which is what the refusal then names.
-func findSeat(seats []keybox.Activation, c Check) (int, match) {
+// another instance, which is what the refusal then names. Seats whose
+// lease has lapsed (by lc) hold no seat any more and answer for no one.
+func findSeat(seats []keybox.Activation, c Check, lc leaseCheck) (int, match) {
 	found, closest := -1, otherMachine
 	for i := range seats {
-		switch matchSeat(seats[i], c) {
+		m := matchSeat(seats[i], c)
+		if m != otherMachine && lc.lapsed(&seats[i]) {
+			continue
+		}
+		switch m {
 		case ownSeat:
 			if seats[i].InstanceID == c.InstanceID {
 				return i, ownSeat

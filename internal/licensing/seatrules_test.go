@@ -115,8 +115,8 @@ func TestSeatRules(t *testing.T) {
 					case "released":
 						want--
 					}
-					if _, acts, err := svc.License(ctx, u, l.Key); err != nil || len(acts) != want {
-						t.Fatalf("seats after %s: %d (%v), want %d", tc.op, len(acts), err, want)
+					if v, err := svc.License(ctx, u, l.Key); err != nil || len(v.Activations) != want {
+						t.Fatalf("seats after %s: %d (%v), want %d", tc.op, len(v.Activations), err, want)
 					}
 				})
 			}
@@ -160,7 +160,7 @@ func runSeatOp(ctx context.Context, t *testing.T, svc *licensing.Service, op str
 }
 
 // developerWithProject makes a developer with one client and one project.
-func developerWithProject(t *testing.T, svc *licensing.Service) (keybox.User, keybox.Project) {
+func developerWithProject(t testing.TB, svc *licensing.Service) (keybox.User, keybox.Project) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := svc.CreateUser(ctx, licensing.SignupInput{

@@ -33,6 +33,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// CacheSize bounds the keys /validate holds in memory (DefaultCacheSize when 0).
 	CacheSize int
+	// CacheClock is the clock of the cache's TTL (time.Now when nil), apart
+	// from Now so that a test can age the cache without moving the dates.
+	CacheClock func() time.Time
 	// KeyRandom is the source of signing keys (crypto/rand when nil).
 	KeyRandom io.Reader
 	// FingerprintSecret keys the fingerprints that stand for license keys
@@ -107,6 +110,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if cfg.CacheClock != nil {
+		s.cache.now = cfg.CacheClock
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

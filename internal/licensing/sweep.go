@@ -48,8 +48,10 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSweeper sweeps every interval until ctx ends, then returns. It is safe
-// on several servers sharing one database: the sweep is idempotent.
+// RunSweeper sweeps expiries and lapsed leases every interval until ctx
+// ends, then returns. It is safe on several servers sharing one database:
+// both sweeps are idempotent, and each lapsed seat is removed under its
+// license's lock, by one of them.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -61,6 +63,14 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.Error("expiry sweep", "error", err)
 		} else if n > 0 {
 			s.log.Info("expiry sweep", "expired", n)
+		}
+		if n, err := s.SweepLeases(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("lease sweep", "error", err)
+		} else if n > 0 {
+			s.log.Info("lease sweep", "lapsed", n)
 		}
 		s.maybePrune(ctx)
 		select {

@@ -14,7 +14,7 @@ import (
 )
 
 // newService returns a service over store whose clock reads *now.
-func newService(t *testing.T, store keybox.Store, now *time.Time) *licensing.Service {
+func newService(t testing.TB, store keybox.Store, now *time.Time) *licensing.Service {
 	t.Helper()
 	clock := func() time.Time { return *now }
 	tokens, err := auth.NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Hour, clock)

@@ -327,10 +327,16 @@ type PasswordChange struct {
 }
 
 // ChangePassword sets a new password for the caller, who must know the
-// current one. Every login token of the account ends with the old password;
-// the caller gets a fresh token to carry on with.
+// current one; an account made through a sign-in provider, which has none,
+// sets its first without one. Every login token of the account ends with
+// the old password; the caller gets a fresh token to carry on with.
 func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in PasswordChange) (string, error) {
-	for _, f := range []Text{in.CurrentPassword, in.Password, in.ConfirmPassword} {
+	hasPassword := caller.PasswordHash != ""
+	fields := []Text{in.Password, in.ConfirmPassword}
+	if hasPassword {
+		fields = append(fields, in.CurrentPassword)
+	}
+	for _, f := range fields {
 		if f.WrongType || f.Value == "" {
 			return "", errAllFieldsRequired
 		}
@@ -341,12 +347,14 @@ func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in Pas
 	if utf8.RuneCountInString(in.Password.Value) < MinPasswordLength {
 		return "", errPasswordTooShort
 	}
-	ok, err := s.passwords.Check(ctx, caller.PasswordHash, in.CurrentPassword.Value)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", errWrongPassword
+	if hasPassword {
+		ok, err := s.passwords.Check(ctx, caller.PasswordHash, in.CurrentPassword.Value)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", errWrongPassword
+		}
 	}
 	hash, err := s.passwords.Hash(ctx, in.Password.Value)
 	if err != nil {
@@ -360,6 +368,11 @@ func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in Pas
 		var err error
 		if u, err = tx.UserByID(ctx, caller.ID); err != nil {
 			return storeErr(err, errUserNotFound, "change password")
+		}
+		if !hasPassword && u.PasswordHash != "" {
+			// A first password was set since the caller's request was
+			// authenticated: this one no longer skips the current password.
+			return errWrongPassword
 		}
 		u.PasswordHash, u.UpdatedAt = hash, s.now()
 		if err := tx.UpdateUser(ctx, u); err != nil {

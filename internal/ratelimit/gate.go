@@ -51,7 +51,11 @@ type standing struct {
 	// the counters hold once they refused one.
 	count int
 	ends  time.Time // when that window closes
-	held  int       // slots reserved by requests at work, not yet settled
+	held  int       // slots reserved by requests at work, not yet taken or settled
+	// pending are the events in count that were taken by requests still at
+	// work: they may yet be given back, so they hold a slot rather than
+	// close the window.
+	pending int
 	// freed is closed when a held slot is settled; made by the first waiter.
 	freed chan struct{}
 }
@@ -89,7 +93,7 @@ func (g *Gate) counterKey(key string) string {
 func (g *Gate) standing(sh *gateShard, key string, now time.Time) *standing {
 	if now.Sub(sh.sweep) > g.per {
 		for k, st := range sh.keys {
-			if st.held == 0 && (st.count == 0 || !now.Before(st.ends)) {
+			if st.held == 0 && st.pending == 0 && (st.count == 0 || !now.Before(st.ends)) {
 				delete(sh.keys, k)
 			}
 		}
@@ -113,7 +117,7 @@ func settled(sh *gateShard, key string, st *standing) {
 		close(st.freed)
 		st.freed = nil
 	}
-	if st.held == 0 && st.count == 0 {
+	if st.held == 0 && st.pending == 0 && st.count == 0 {
 		delete(sh.keys, key)
 	}
 }
@@ -155,7 +159,7 @@ func (g *Gate) Reserve(ctx context.Context, key string) (*Slot, Status) {
 		now := g.now()
 		sh.mu.Lock()
 		st := g.standing(sh, key, now)
-		if st.count >= g.limit {
+		if st.count-st.pending >= g.limit {
 			refused := g.refusal(st, now)
 			sh.mu.Unlock()
 			return nil, refused
@@ -236,6 +240,7 @@ func (s *Slot) Take(ctx context.Context) (Status, error) {
 	case err != nil:
 	case ok:
 		st.counted(w)
+		st.pending++
 	default:
 		st.full(w)
 	}
@@ -252,9 +257,18 @@ func (s *Slot) Take(ctx context.Context) (Status, error) {
 // the slot: a later Release does nothing. When the servers sharing the
 // counters have used the window up, it returns the refusal.
 func (s *Slot) Keep(ctx context.Context) (Status, error) {
-	st, err := s.Take(ctx)
+	status, err := s.Take(ctx)
+	if s.taken && !s.settled {
+		g := s.g
+		sh := g.shard(s.key)
+		sh.mu.Lock()
+		st := g.standing(sh, s.key, g.now())
+		st.pending = max(0, st.pending-1)
+		settled(sh, s.key, st)
+		sh.mu.Unlock()
+	}
 	s.settled = true
-	return st, err
+	return status, err
 }
 
 // Release lets the slot go: the outcome was not one the limit counts (a
@@ -279,8 +293,11 @@ func (s *Slot) Release(ctx context.Context) error {
 	switch {
 	case !s.taken:
 		st.held--
-	case err == nil && st.ends.Equal(s.ends) && st.count > 0:
-		st.count--
+	default:
+		st.pending = max(0, st.pending-1)
+		if err == nil && st.ends.Equal(s.ends) && st.count > 0 {
+			st.count--
+		}
 	}
 	settled(sh, s.key, st)
 	return err

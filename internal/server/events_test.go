@@ -271,3 +271,32 @@ func TestEventFilters(t *testing.T) {
 		e.do("GET", "/events", "", nil).want(t, 401, "No token provided")
 	})
 }
+
+// TestLapsedSeatEvents: a seat whose lease lapsed is recorded as
+// activation.expired by the system, whether the lease sweep removes it or
+// an activation finds it lapsed and takes its place.
+func TestLapsedSeatEvents(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		_, key := e.leased("ada@example.com", 1, 60)
+		e.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m1"}).want(t, 200, "License activated successfully")
+		e.clock.Add(2 * time.Minute)
+		token := e.login("ada@example.com")
+		first := e.newestEvents(token, 1)[0]["subject"].(map[string]any)["id"].(string)
+		// The next activation finds m1's seat lapsed: it is removed, and m2 takes a seat.
+		r := e.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m2"}).want(t, 200, "License activated successfully")
+		evs := e.newestEvents(token, 2)
+		second := evs[0]["subject"].(map[string]any)["id"].(string)
+		wantEvent(t, evs[0], "activation.created", "application", e.svc.KeyFingerprint(key), "activation", second, &r)
+		if evs[1]["type"] != "activation.expired" || evs[1]["actor"].(map[string]any)["type"] != "system" ||
+			evs[1]["subject"].(map[string]any)["id"] != first || data(evs[1], "machineId") != "m1" {
+			t.Fatalf("the lapsed seat removed by an activation: %v", evs[1])
+		}
+		// Silent for longer than the lease: the sweep removes it.
+		e.clock.Add(2 * time.Minute)
+		if n, err := e.svc.SweepLeases(context.Background()); err != nil || n != 1 {
+			t.Fatalf("lease sweep: %d, %v", n, err)
+		}
+		token = e.login("ada@example.com")
+		wantEvent(t, e.newestEvents(token, 1)[0], "activation.expired", "system", "", "activation", second, nil)
+	})
+}

@@ -73,7 +73,9 @@ func newFuzzer(t *testing.T, e *env) *fuzzer {
 		"name": raw("Fuzzed"), "email": raw(email), "password": raw(pw), "confirm_password": raw(pw),
 		"currentPassword": raw(pw), "role": raw("ADMIN"), "clientId": raw(clientID), "projectId": raw(projectID),
 		"projectName": raw("Fuzzed"), "duration": raw(1), "services": raw([]string{"Hosting"}), "maxMachines": raw(3),
-		"ttl": raw(3600),
+		"ttl": raw(3600), "leaseSeconds": raw(300), "entitlements": raw([]string{"pro", "export"}),
+		"metadata": raw(map[string]any{"plan": "gold", "seats": []int{1, 2}}),
+		"policy":   raw(map[string]any{"duration": 6, "maxMachines": 2, "leaseSeconds": 120, "entitlements": []string{"pro"}}),
 	}
 	return f
 }

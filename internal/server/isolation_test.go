@@ -27,11 +27,20 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"GET /metrics":          true,
 	"GET /app/":             true, // the dashboard's page and assets
 	"GET /app":              true,
+	// Signing in through a provider: the browser's own flow, and a
+	// one-time code that is the credential of the account it names.
+	"GET /auth/providers":       true,
+	"GET /auth/google":          true,
+	"GET /auth/google/callback": true,
+	"GET /auth/oidc":            true,
+	"GET /auth/oidc/callback":   true,
+	"POST /auth/exchange":       true,
 	// The public license API: the key is the credential, whoever sends it.
 	"POST /validate":            true,
 	"POST /validate/activate":   true,
 	"POST /validate/deactivate": true,
 	"POST /validate/checkout":   true,
+	"POST /validate/heartbeat":  true,
 	"GET /validate/public-keys": true,
 	"POST /license/{$}":         true,
 	"POST /license/activate":    true,

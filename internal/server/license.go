@@ -52,12 +52,12 @@ func (s *Server) handleListLicenses(w http.ResponseWriter, r *http.Request, u ke
 }
 
 func (s *Server) handleGetLicense(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	l, acts, err := s.svc.License(r.Context(), u, r.PathValue("key"))
+	v, err := s.svc.License(r.Context(), u, r.PathValue("key"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"license": l, "activations": acts})
+	writeJSON(w, http.StatusOK, map[string]any{"license": v.License, "activations": v.Activations, "seatsInUse": v.SeatsInUse})
 }
 
 func (s *Server) handleToggleRevoke(w http.ResponseWriter, r *http.Request, u keybox.User) {

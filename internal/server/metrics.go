@@ -45,7 +45,8 @@ func newMetrics() *metrics {
 		validations: make(map[string]*atomic.Uint64),
 	}
 	for _, v := range []string{licensing.VerdictActive, licensing.VerdictInvalid, licensing.VerdictRevoked, licensing.VerdictPending,
-		licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch} {
+		licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch,
+		licensing.VerdictEntitlementsMissing} {
 		m.validations[v] = new(atomic.Uint64)
 	}
 	return m

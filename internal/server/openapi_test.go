@@ -265,6 +265,12 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("PATCH", "/projects/{id}/policy", "/projects/"+project+"/policy", tok, map[string]any{"requireMachineId": true})
 	call("PATCH", "/projects/{id}/policy", "/projects/"+project+"/policy", tok, map[string]any{"requireMachineId": "yes"})
 	call("PATCH", "/projects/{id}/policy", "/projects/"+project+"/policy", tok, map[string]any{"requireMachineId": false})
+	call("PATCH", "/projects/{id}/policy", "/projects/"+project+"/policy", tok, map[string]any{"duration": 6, "maxMachines": 3, "leaseSeconds": 600, "entitlements": []string{"pro"}})
+	call("PATCH", "/projects/{id}/policy", "/projects/"+project+"/policy", tok, map[string]any{"duration": 13, "leaseSeconds": 1})
+	call("POST", "/projects/createProject", "/projects/createProject", tok, map[string]any{"clientId": client, "projectName": "Floating", "services": []string{"Hosting"},
+		"policy": map[string]any{"duration": 12, "leaseSeconds": 300, "entitlements": []string{"pro"}}})
+	call("POST", "/projects/createProject", "/projects/createProject", tok, map[string]any{"clientId": client, "projectName": "Bad", "duration": 1, "services": []string{"Hosting"},
+		"policy": map[string]any{"maxMachines": 0}})
 	call("POST", "/license/create", "/license/create", tok, map[string]any{"duration": 1, "clientId": client, "projectId": project, "key": "IMPORTED-1"})
 	call("GET", "/license", "/license", tok, nil)
 	call("GET", "/license/me", "/license/me", tok, nil)
@@ -276,6 +282,16 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("POST", "/license/activate", "/license/activate", "", map[string]any{"key": lk, "machineId": "m"})
 	call("POST", "/license/activate", "/license/activate", "", map[string]any{"key": "nope"})
 	call("POST", "/validate/checkout", "/validate/checkout", "", map[string]any{"key": lk, "machineId": "m"})
+	call("POST", "/validate/heartbeat", "/validate/heartbeat", "", map[string]any{"key": lk, "machineId": "m"})
+	call("POST", "/validate/heartbeat", "/validate/heartbeat", "", map[string]any{"key": lk, "machineId": "stranger"})
+	call("POST", "/validate/heartbeat", "/validate/heartbeat", "", map[string]any{"key": "nope"})
+	call("PATCH", "/license/{key}", "/license/"+key(lk), tok, map[string]any{"leaseSeconds": 300, "entitlements": []string{"pro"}, "metadata": map[string]any{"plan": "gold"}})
+	call("POST", "/validate/heartbeat", "/validate/heartbeat", "", map[string]any{"key": lk, "machineId": "m"})
+	call("POST", "/validate", "/validate", "", map[string]any{"key": lk, "machineId": "m", "entitlements": []string{"pro"}})
+	call("POST", "/validate", "/validate", "", map[string]any{"key": lk, "machineId": "m", "entitlements": []string{"pro", "sso"}})
+	call("POST", "/validate", "/validate", "", map[string]any{"key": lk, "machineId": "m", "entitlements": "pro"})
+	call("POST", "/validate/activate", "/validate/activate", "", map[string]any{"key": lk, "machineId": "m"})
+	call("PATCH", "/license/{key}", "/license/"+key(lk), tok, map[string]any{"leaseSeconds": 5})
 	call("GET", "/validate/public-keys", "/validate/public-keys", "", nil)
 	acts := call("GET", "/license/{key}", "/license/"+key(lk), tok, nil).list("activations")
 	call("POST", "/validate", "/validate", "", map[string]any{"key": lk, "machineId": "m"})
@@ -311,6 +327,9 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("DELETE", "/webhooks/{id}", "/webhooks/"+hook, tok, nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
 	call("POST", "/auth/logout-all", "/auth/logout-all", tok, nil)
+	call("GET", "/auth/providers", "/auth/providers", "", nil)
+	call("POST", "/auth/exchange", "/auth/exchange", "", map[string]any{"code": "unknown"})
+	call("POST", "/auth/exchange", "/auth/exchange", "", map[string]any{})
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if _, json := op.Responses["200"].Content["application/json"]; json && !checked[method+" "+path] {

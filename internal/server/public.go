@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
@@ -109,18 +110,61 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.refusePublic(w, r, guess, signed, err)
 		return
 	}
-	if a.Already {
-		s.answerJSON(w, r, signed, http.StatusOK, map[string]any{
-			"success": true, "message": "License already activated on this machine",
-			"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
-		})
-		return
-	}
-	s.answerJSON(w, r, signed, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"success": true, "message": "License activated successfully",
 		"machineId": keybox.NullString(a.Seat.MachineID), "instanceId": keybox.NullString(a.Seat.InstanceID),
 		"activatedAt": a.Seat.ActivatedAt, "expiresAt": a.License.ExpiresAt,
-	})
+		"entitlements": codes(a.License.Entitlements), "metadata": metadata(a.License.Metadata),
+	}
+	if a.Already {
+		body["message"] = "License already activated on this machine"
+		delete(body, "machineId")
+		delete(body, "instanceId")
+	}
+	if !a.LeaseExpiresAt.IsZero() {
+		body["leaseExpiresAt"] = a.LeaseExpiresAt.UnixMilli()
+	}
+	s.answerJSON(w, r, signed, http.StatusOK, body)
+}
+
+// codes is a list of entitlements as the wire shows it: [] for none.
+func codes(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
+// metadata is a license's metadata as the wire shows it: {} for none.
+func metadata(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("{}")
+	}
+	return raw
+}
+
+// handleHeartbeat renews the lease of the caller's seat: a floating seat
+// stays taken while its machine sends these (or validates) more often
+// than the lease.
+func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	var c licensing.Check
+	ip, ok := s.admitAndDecode(w, r, &c, successFalse)
+	if !ok {
+		return
+	}
+	h, err := s.svc.Heartbeat(r.Context(), c)
+	if err != nil {
+		s.refusePublic(w, r, ip, keybox.SignedRequest{}, err)
+		return
+	}
+	body := make([]byte, 0, 64)
+	body = append(body, `{"success":true,"leaseExpiresAt":`...)
+	if h.LeaseExpiresAt.IsZero() {
+		body = append(body, "null"...)
+	} else {
+		body = strconv.AppendInt(body, h.LeaseExpiresAt.UnixMilli(), 10)
+	}
+	s.answer(w, r, keybox.SignedRequest{}, http.StatusOK, append(body, "}\n"...))
 }
 
 func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) {

@@ -7,43 +7,46 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/postgres"
+	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
 // TestTwoServersOnePostgres: a revoke through one server is answered by
 // another server sharing the database within a second, with no message
-// passing between them.
+// passing between them. B's cache runs on a clock the test moves.
 func TestTwoServersOnePostgres(t *testing.T) {
 	url := storetest.PostgresURL(t)
-	open := func() *env {
+	open := func(opts ...envOption) *env {
 		s, err := postgres.Open(context.Background(), url, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		return newEnv(t, s)
+		return newEnv(t, s, opts...)
 	}
-	a, b := open(), open()
+	cacheClock := servertest.NewClock()
+	a := open()
+	b := open(func(o *servertest.Options) { o.CacheClock = cacheClock.Now })
 	token, key := a.newKey("ada@example.com")
 	a.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
 	validateOnB := func() string {
 		return b.do("POST", "/validate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "").str("status")
 	}
-	for _, step := range []struct{ change, want string }{{"revoke", "revoked"}, {"restore", "active"}} {
-		if got := validateOnB(); got == step.want {
-			t.Fatalf("before the %s, B already answers %s", step.change, got)
+	for _, step := range []struct{ change, was, want string }{{"revoke", "active", "revoked"}, {"restore", "revoked", "active"}} {
+		if got := validateOnB(); got != step.was {
+			t.Fatalf("before the %s, B answers %s, want %s", step.change, got, step.was)
 		}
 		// B has the license in memory now; change it through A.
 		a.do("PATCH", "/license/revoke/"+key, token, nil).want(t, 200, "")
-		changed := time.Now()
-		for validateOnB() != step.want {
-			if time.Since(changed) > time.Second {
-				t.Fatalf("B still does not answer %s a second after the %s through A", step.want, step.change)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if got := validateOnB(); got != step.was {
+			// Not a rule, a check that this test still exercises the cache.
+			t.Fatalf("right after the %s, B answers %s: B no longer answers from memory", step.change, got)
 		}
-		t.Logf("%s seen by the other server after %v", step.change, time.Since(changed).Round(time.Millisecond))
+		cacheClock.Add(time.Second - time.Millisecond)
+		if got := validateOnB(); got != step.want {
+			t.Fatalf("B answers %s, want %s, under a second after the %s through A", got, step.want, step.change)
+		}
 	}
 }
 

@@ -28,6 +28,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /auth/refresh", s.authed(s.handleRefresh))
 	m.HandleFunc("POST /auth/logout-all", s.authed(s.handleLogoutAll))
 
+	// Sign in with Google or an OpenID Connect provider.
+	m.HandleFunc("GET /auth/providers", s.handleProviders)
+	m.HandleFunc("GET /auth/google", s.signInStart("google"))
+	m.HandleFunc("GET /auth/google/callback", s.signInCallback("google"))
+	m.HandleFunc("GET /auth/oidc", s.signInStart("oidc"))
+	m.HandleFunc("GET /auth/oidc/callback", s.signInCallback("oidc"))
+	m.HandleFunc("POST /auth/exchange", s.handleExchange)
+
 	// Clients (SPEC §3).
 	m.HandleFunc("POST /clients", s.authed(s.handleCreateClient))
 	m.HandleFunc("GET /clients", s.authed(s.handleListClients))
@@ -62,6 +70,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /validate/activate", s.handleActivate)
 	m.HandleFunc("POST /validate/deactivate", s.handleDeactivate)
 	m.HandleFunc("POST /validate/checkout", s.handleCheckout)
+	m.HandleFunc("POST /validate/heartbeat", s.handleHeartbeat)
 	m.HandleFunc("GET /validate/public-keys", s.handlePublicKeys)
 	m.HandleFunc("POST /license/{$}", s.handleValidate)
 	m.HandleFunc("POST /license/activate", s.handleActivate)

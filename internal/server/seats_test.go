@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 )
 
@@ -147,81 +146,4 @@ func (e *env) requiresMachineID(t *testing.T, token, key string) {
 		t.Fatalf("seats after refused releases: %d, want 1", len(acts))
 	}
 	e.do("POST", "/validate/deactivate", "", map[string]any{"key": key, "machineId": "m1"}).want(t, 200, "License deactivated on this machine")
-}
-
-// TestProjectPolicy: GET and PATCH /projects/:id/policy, and how new
-// licenses copy the policy and override it.
-func TestProjectPolicy(t *testing.T) {
-	eachEngine(t, func(t *testing.T, e *env) {
-		_, token := e.developer("ada@example.com")
-		client := e.client(token, "Acme", "acme@example.com")
-		project, first := e.projectWithLicense(token, client, "Website")
-		path := "/projects/" + project + "/policy"
-		policy := func() string {
-			t.Helper()
-			return strings.TrimSpace(string(e.do("GET", path, token, nil).want(t, 200, "").raw))
-		}
-		if got := policy(); got != `{"policy":{"requireMachineId":false}}` {
-			t.Fatalf("a new project's policy: %s", got)
-		}
-		r := e.do("PATCH", path, token, map[string]any{"requireMachineId": true}).want(t, 200, "Policy updated")
-		if got := strings.TrimSpace(string(r.raw)); got != `{"message":"Policy updated","policy":{"requireMachineId":true}}` {
-			t.Fatalf("PATCH answer: %s", got)
-		}
-		e.do("PATCH", path, token, map[string]any{}).want(t, 200, "Policy updated")
-		e.do("PATCH", path, token, map[string]any{"requireMachineId": nil}).want(t, 200, "Policy updated")
-		for _, bad := range []any{"yes", 1, []any{true}, map[string]any{}} {
-			r := e.do("PATCH", path, token, map[string]any{"requireMachineId": bad}).want(t, 400, "Validation error")
-			if r.obj("errors")["requireMachineId"] != "must be a boolean" {
-				t.Fatalf("requireMachineId %v: %s", bad, r.raw)
-			}
-		}
-		if got := policy(); got != `{"policy":{"requireMachineId":true}}` {
-			t.Fatalf("policy after empty and refused patches: %s", got)
-		}
-		for _, id := range []string{"000000000000000000000000", "zzz"} {
-			e.do("GET", "/projects/"+id+"/policy", token, nil).want(t, 404, "Project not found")
-			e.do("PATCH", "/projects/"+id+"/policy", token, map[string]any{"requireMachineId": false}).want(t, 404, "Project not found")
-		}
-		e.do("GET", path, "", nil).want(t, 401, "No token provided")
-		e.do("PATCH", path, "", map[string]any{"requireMachineId": false}).want(t, 401, "No token provided")
-
-		// New licenses copy the policy; each may override it.
-		create := func(body map[string]any) response {
-			t.Helper()
-			return e.do("POST", "/license/create", token, changed(map[string]any{"duration": 1, "clientId": client, "projectId": project}, body))
-		}
-		copied := create(nil).want(t, 201, "License created").obj("license")
-		overridden := create(map[string]any{"requireMachineId": false}).want(t, 201, "License created").obj("license")
-		if copied["requireMachineId"] != true || overridden["requireMachineId"] != false {
-			t.Fatalf("copied %v, overridden %v", copied["requireMachineId"], overridden["requireMachineId"])
-		}
-		r = create(map[string]any{"requireMachineId": "no"}).want(t, 400, "Validation error")
-		if r.obj("errors")["requireMachineId"] != "must be a boolean" {
-			t.Fatalf("wrong type on create: %s", r.raw)
-		}
-		r = e.do("PATCH", "/license/"+copied["key"].(string), token, map[string]any{"requireMachineId": 0}).want(t, 400, "Validation error")
-		if r.obj("errors")["requireMachineId"] != "must be a boolean" {
-			t.Fatalf("wrong type on patch: %s", r.raw)
-		}
-		if n := e.do("GET", "/license?projectId="+project, token, nil).body["total"]; n != 3.0 {
-			t.Fatalf("%v licenses in the project, want 3: refused creates must leave nothing", n)
-		}
-
-		// Changing the policy leaves issued licenses as they are.
-		e.do("PATCH", path, token, map[string]any{"requireMachineId": false}).want(t, 200, "Policy updated")
-		for key, want := range map[string]bool{first: false, copied["key"].(string): true, overridden["key"].(string): false} {
-			if got := e.do("GET", "/license/"+key, token, nil).obj("license")["requireMachineId"]; got != want {
-				t.Errorf("license %s after the policy changed: requireMachineId %v, want %v", key, got, want)
-			}
-		}
-		if l := create(nil).want(t, 201, "").obj("license"); l["requireMachineId"] != false {
-			t.Fatalf("license after the policy was lifted: %v", l)
-		}
-		// createProject's first license takes the new project's default.
-		_, fresh := e.projectWithLicense(token, client, "App")
-		if l := e.do("GET", "/license/"+fresh, token, nil).obj("license"); l["requireMachineId"] != false {
-			t.Fatalf("createProject's license: %v", l)
-		}
-	})
 }

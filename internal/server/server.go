@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/keyboxhq/keybox/internal/licensing"
+	"github.com/keyboxhq/keybox/internal/signin"
 )
 
 // DefaultBodyLimit bounds request bodies (SPEC §1).
@@ -31,6 +33,13 @@ type Config struct {
 	RateLimits *RateLimits
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// SignIn runs sign-ins through providers (Google, OpenID Connect);
+	// nil when none is configured.
+	SignIn *signin.Service
+	// PublicURL is the server's address as browsers reach it, without a
+	// trailing slash (e.g. https://keybox.example.com); when empty, sign-in
+	// callback URLs are derived from each request.
+	PublicURL string
 }
 
 // Server is the HTTP handler of KeyBox.
@@ -46,6 +55,8 @@ type Server struct {
 	limits    *limiters
 	trusted   []netip.Prefix
 	metrics   *metrics
+	signin    *signin.Service
+	publicURL string
 }
 
 // New returns the handler for the whole API.
@@ -54,7 +65,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: a licensing service is required")
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux(),
-		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics()}
+		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics(),
+		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

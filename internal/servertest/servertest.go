@@ -25,6 +25,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
+	"github.com/keyboxhq/keybox/internal/signin"
 	"github.com/keyboxhq/keybox/internal/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -102,6 +103,14 @@ type Options struct {
 	// (the default of keybox serve); test servers allow them otherwise,
 	// for their receivers on loopback.
 	StrictWebhooks bool
+	// CacheClock, when set, is the clock of the validation cache's TTL
+	// (the real clock otherwise).
+	CacheClock func() time.Time
+	// SignIn are the sign-in providers (none when empty); their ID tokens
+	// are judged by the server's clock.
+	SignIn []signin.ProviderConfig
+	// PublicURL is the server's configured public address, if any.
+	PublicURL string
 }
 
 // Server is a running test server.
@@ -147,14 +156,20 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
 		IDs: ids, Random: rand.NewChaCha8([32]byte{2, opts.Replica}), KeyRandom: rand.NewChaCha8([32]byte{3, opts.Replica}), SignupClosed: opts.SignupClosed,
 		FingerprintSecret: []byte(Secret),
-		SecretKey:         []byte(secretKey), Webhooks: hooks})
+		SecretKey:         []byte(secretKey), CacheClock: opts.CacheClock, Webhooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger}
+	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger,
+		PublicURL: opts.PublicURL}
+	if len(opts.SignIn) > 0 {
+		if sc.SignIn, err = signin.New(signin.Config{Providers: opts.SignIn, Secret: []byte(Secret), Now: clk.Now}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if opts.RateLimits {
 		sc.RateLimits = server.DefaultRateLimits()
 		sc.RateLimits.Now = clk.Now
@@ -168,6 +183,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if opts.Wrap != nil {
 		handler = opts.Wrap(h)
 	}
+	handler = dateFromClock(clk, handler)
 	ts := httptest.NewUnstartedServer(handler)
 	if opts.Listener != nil {
 		_ = ts.Listener.Close()
@@ -190,6 +206,16 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 		})
 	}
 	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords, Worker: worker}
+}
+
+// dateFromClock sends the server's clock in the Date header, as a real
+// server's Date is its clock: clients that read the server's time from it
+// (the Go SDK works out a lease's length so) see the test's time.
+func dateFromClock(clk *Clock, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clk.Now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Password is the password of the accounts NewLicense makes.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
@@ -62,7 +63,7 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	if err := write.PingContext(ctx); err != nil {
+	if err := connect(ctx, write); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -82,6 +83,27 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return s, nil
+}
+
+// connect makes db's first connection, which applies the pragmas. Turning a
+// new database to WAL needs it to itself for a moment: when several
+// processes open one new file at once, SQLite answers the others
+// SQLITE_BUSY at once instead of waiting out busy_timeout, so they try
+// again, for as long as that timeout.
+func connect(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // Dialect describes SQLite to the shared store: its transactions begin

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -12,16 +13,20 @@ import (
 
 const licenseColumns = `id, license_key, owner_id, client_id, project_id, duration, issued_at, expires_at,
 	status, services, max_machines, machine_id, instance_id, product_name, activated_at, created_at, updated_at,
-	require_machine_id`
+	require_machine_id, lease_seconds, entitlements, metadata`
 
 func scanLicense(sc scanner) (keybox.License, error) {
 	var l keybox.License
 	var issued, expires, created, updated int64
 	var activated sql.NullInt64
-	var services, machine, instance, product string
+	var services, machine, instance, product, entitlements, metadata string
 	err := sc.Scan(&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &issued, &expires,
 		&l.Status, &services, &l.MaxMachines, &machine, &instance, &product, &activated, &created, &updated,
-		&l.RequireMachineID)
+		&l.RequireMachineID, &l.LeaseSeconds, &entitlements, &metadata)
+	l.Entitlements = splitList(entitlements)
+	if metadata != "{}" {
+		l.Metadata = json.RawMessage(metadata)
+	}
 	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(issued), keybox.TimeFromMillis(expires)
 	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
 	if activated.Valid {
@@ -42,6 +47,15 @@ func splitServices(s string) []keybox.Service {
 	return out
 }
 
+// splitList reads a comma-separated list; the empty list is nil, as the
+// licensing service writes it.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
 func joinServices(list []keybox.Service) string {
 	parts := make([]string, len(list))
 	for i, s := range list {
@@ -60,7 +74,17 @@ func nullMillis(t keybox.Time) sql.NullInt64 {
 func licenseArgs(l keybox.License) []any {
 	return []any{l.ID, l.Key, l.OwnerID, l.ClientID, l.ProjectID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(),
 		l.Status, joinServices(l.Services), l.MaxMachines, string(l.MachineID), string(l.InstanceID), string(l.ProductName),
-		nullMillis(l.ActivatedAt), l.CreatedAt.Millis(), l.UpdatedAt.Millis(), l.RequireMachineID}
+		nullMillis(l.ActivatedAt), l.CreatedAt.Millis(), l.UpdatedAt.Millis(), l.RequireMachineID,
+		l.LeaseSeconds, strings.Join(l.Entitlements, ","), metadataText(l.Metadata)}
+}
+
+// metadataText is the stored form of a license's metadata: "{}" when none
+// (which reads back as nil).
+func metadataText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
 }
 
 func (q queries) License(ctx context.Context, key string) (keybox.License, error) {
@@ -126,7 +150,7 @@ func (t *tx) LicenseForUpdate(ctx context.Context, key string) (keybox.License, 
 
 func (t *tx) CreateLicense(ctx context.Context, l keybox.License) error {
 	_, err := t.exec(ctx, `INSERT INTO licenses (`+licenseColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, licenseArgs(l)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, licenseArgs(l)...)
 	if err != nil {
 		return fmt.Errorf("create license: %w", err)
 	}
@@ -137,10 +161,11 @@ func (t *tx) CreateLicense(ctx context.Context, l keybox.License) error {
 func (t *tx) UpdateLicense(ctx context.Context, l keybox.License) error {
 	return t.execOne(ctx, "update license", `UPDATE licenses SET duration = $2, issued_at = $3, expires_at = $4,
 		status = $5, services = $6, max_machines = $7, machine_id = $8, instance_id = $9, product_name = $10,
-		activated_at = $11, updated_at = $12, require_machine_id = $13 WHERE id = $1`,
+		activated_at = $11, updated_at = $12, require_machine_id = $13, lease_seconds = $14, entitlements = $15,
+		metadata = $16 WHERE id = $1`,
 		l.ID, l.Duration, l.IssuedAt.Millis(), l.ExpiresAt.Millis(), l.Status, joinServices(l.Services), l.MaxMachines,
 		string(l.MachineID), string(l.InstanceID), string(l.ProductName), nullMillis(l.ActivatedAt), l.UpdatedAt.Millis(),
-		l.RequireMachineID)
+		l.RequireMachineID, l.LeaseSeconds, strings.Join(l.Entitlements, ","), metadataText(l.Metadata))
 }
 
 // ExpireLicenses expires a batch in one statement. The outer conditions are
@@ -158,4 +183,23 @@ func (t *tx) ExpireLicenses(ctx context.Context, now time.Time, limit int) ([]ke
 		return nil, fmt.Errorf("expire licenses: %w", t.s.dialect.Classify(err))
 	}
 	return list, nil
+}
+
+// LapsedLeases returns the keys of licenses with a lease that have a seat
+// whose machine was last heard from (activated, validated or sent a
+// heartbeat) a lease or more before now: at most limit keys.
+func (s *Store) LapsedLeases(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT DISTINCT l.license_key FROM licenses l JOIN activations a ON a.license_id = l.id
+		WHERE l.lease_seconds > 0
+		AND CASE WHEN a.last_validated_at > a.activated_at THEN a.last_validated_at ELSE a.activated_at END
+			+ CAST(l.lease_seconds AS BIGINT) * 1000 <= $1
+		ORDER BY l.license_key LIMIT $2`, now.UnixMilli(), limit)
+	keys, err := collect(rows, err, func(sc scanner) (string, error) {
+		var k string
+		return k, sc.Scan(&k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lapsed leases: %w", err)
+	}
+	return keys, nil
 }

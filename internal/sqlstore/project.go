@@ -3,17 +3,22 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/keyboxhq/keybox"
 )
 
-const projectColumns = `id, owner_id, client_id, name, created_at, updated_at, require_machine_id`
+const projectColumns = `id, owner_id, client_id, name, created_at, updated_at, require_machine_id,
+	policy_duration, policy_max_machines, policy_lease_seconds, policy_entitlements`
 
 func scanProject(sc scanner) (keybox.Project, error) {
 	var p keybox.Project
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.OwnerID, &p.ClientID, &p.Name, &created, &updated, &p.Policy.RequireMachineID)
+	var entitlements string
+	err := sc.Scan(&p.ID, &p.OwnerID, &p.ClientID, &p.Name, &created, &updated, &p.Policy.RequireMachineID,
+		&p.Policy.Duration, &p.Policy.MaxMachines, &p.Policy.LeaseSeconds, &entitlements)
 	p.CreatedAt, p.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
+	p.Policy.Entitlements = splitList(entitlements)
 	return p, err
 }
 
@@ -34,8 +39,9 @@ func (q queries) Projects(ctx context.Context, f keybox.ProjectFilter) ([]keybox
 }
 
 func (t *tx) CreateProject(ctx context.Context, p keybox.Project) error {
-	_, err := t.exec(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		p.ID, p.OwnerID, p.ClientID, p.Name, p.CreatedAt.Millis(), p.UpdatedAt.Millis(), p.Policy.RequireMachineID)
+	_, err := t.exec(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		p.ID, p.OwnerID, p.ClientID, p.Name, p.CreatedAt.Millis(), p.UpdatedAt.Millis(), p.Policy.RequireMachineID,
+		p.Policy.Duration, p.Policy.MaxMachines, p.Policy.LeaseSeconds, strings.Join(p.Policy.Entitlements, ","))
 	if err != nil {
 		return fmt.Errorf("create project: %w", err)
 	}
@@ -45,8 +51,10 @@ func (t *tx) CreateProject(ctx context.Context, p keybox.Project) error {
 // UpdateProject writes the name and the policy.
 func (t *tx) UpdateProject(ctx context.Context, p keybox.Project) error {
 	return t.execOne(ctx, "update project",
-		`UPDATE projects SET name = $3, updated_at = $4, require_machine_id = $5 WHERE id = $1 AND owner_id = $2`,
-		p.ID, p.OwnerID, p.Name, p.UpdatedAt.Millis(), p.Policy.RequireMachineID)
+		`UPDATE projects SET name = $3, updated_at = $4, require_machine_id = $5, policy_duration = $6,
+		policy_max_machines = $7, policy_lease_seconds = $8, policy_entitlements = $9 WHERE id = $1 AND owner_id = $2`,
+		p.ID, p.OwnerID, p.Name, p.UpdatedAt.Millis(), p.Policy.RequireMachineID, p.Policy.Duration,
+		p.Policy.MaxMachines, p.Policy.LeaseSeconds, strings.Join(p.Policy.Entitlements, ","))
 }
 
 func (t *tx) DeleteProject(ctx context.Context, ownerID, id string, cascade bool) error {

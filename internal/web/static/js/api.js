@@ -35,6 +35,7 @@ const friendlier = {
     "More machines than that are using this license. Free a seat first.",
   "Invalid maxMachines: use an integer from 1 to 1000": "Enter a whole number of seats from 1 to 1000.",
   "Expired license cannot be toggled; renew it instead": "An expired license cannot be revoked or restored. Renew it instead.",
+  "Invalid or expired sign-in code": "This sign-in has expired or was already used. Please sign in again.",
 };
 
 // Messages that are about one field of a form, by that field's name.
@@ -156,7 +157,22 @@ export function endSession(reason) {
 
 // login exchanges credentials for a session and returns the user.
 export async function login(email, password) {
-  const res = await api("POST", "/auth/login", { email, password });
+  return begin(await api("POST", "/auth/login", { email, password }));
+}
+
+// exchangeSignInCode exchanges the one-time code a provider sign-in ended
+// with for a session and returns the user. The sign-in replaces whatever
+// session this browser had, whether or not it succeeds: the person has just
+// chosen who to be.
+export async function exchangeSignInCode(code) {
+  current = null;
+  clearTimeout(expiryTimer);
+  localStorage.removeItem(STORAGE_KEY);
+  return begin(await api("POST", "/auth/exchange", { code }));
+}
+
+// begin starts the session of a successful login's answer.
+async function begin(res) {
   const expiresAt = Date.now() + lifetime(res.token);
   current = { token: res.token, expiresAt, user: null };
   try {
@@ -213,6 +229,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0, null);
   }
+  noteServerTime(res);
   let data = null;
   if ((res.headers.get("Content-Type") || "").includes("application/json")) {
     try {
@@ -224,6 +241,26 @@ export async function api(method, path, body) {
   if (res.ok) return data || {};
   if (res.status === 401 && sent && sent === current) endSession("expired");
   throw new ApiError(res.status, data, res.headers);
+}
+
+// apiURL is the address of an API path, for links the browser follows
+// itself (a provider sign-in starts with a navigation, not a request).
+export function apiURL(path) {
+  return new URL(path.replace(/^\//, ""), apiRoot).href;
+}
+
+// serverNow is the server's clock as last seen in an answer's Date header
+// (to the second), so that what the server dates, such as when a seat's
+// lease ends, is judged by its clock and not by this browser's.
+let serverOffset = 0;
+
+export function serverNow() {
+  return Date.now() + serverOffset;
+}
+
+function noteServerTime(res) {
+  const at = Date.parse(res.headers.get("Date") || "");
+  if (Number.isFinite(at)) serverOffset = at - Date.now();
 }
 
 // query builds a query string from the set values of params.

@@ -1,7 +1,7 @@
 // The dashboard's shell: the session, the header and the router. Views are
 // chosen by the URL's hash (#/clients/ID), so the server serves one page.
 
-import { session, onSessionChange, endSession } from "./api.js";
+import { session, onSessionChange, endSession, exchangeSignInCode } from "./api.js";
 import { h, errorNotice } from "./ui.js";
 import { forget } from "./names.js";
 import { loginPage, signupPage } from "./auth.js";
@@ -48,6 +48,10 @@ function go(hash, replace = false) {
 async function render(focus) {
   const me = ++rendering;
   const { path, params } = parseHash();
+  if (path === "signin") {
+    finishSignIn(me, params.get("code") || "");
+    return;
+  }
   const s = session();
   showChrome(s, path);
 
@@ -60,7 +64,7 @@ async function render(focus) {
     }
     const message = endMessage;
     endMessage = "";
-    show(me, page({ message, done: loggedIn }), focus);
+    show(me, page({ message, done: loggedIn, params }), focus);
     return;
   }
   if (publicRoutes[path]) {
@@ -89,6 +93,22 @@ async function render(focus) {
     if (me !== rendering || err.status === 401) return;
     show(me, notFound(err.message), focus);
   }
+}
+
+// finishSignIn ends a sign-in through a provider, which comes back to
+// #/signin?code=…: the code leaves the address (and the history) at once,
+// and is exchanged for a session.
+async function finishSignIn(me, code) {
+  history.replaceState(null, "", "#/signin");
+  showChrome(null, "");
+  main.replaceChildren(h("p", { class: "loading" }, "Signing you in…"));
+  try {
+    await exchangeSignInCode(code);
+  } catch (err) {
+    if (me === rendering) go(err.status === 400 || err.status === 401 ? "#/login?error=code" : "#/login?error=failed", true);
+    return;
+  }
+  if (me === rendering) go("#/", true);
 }
 
 function show(me, nodes, focus) {

@@ -4,7 +4,8 @@
 import { api, query, seg } from "./api.js";
 import {
   h, table, pager, time, notify, errorNotice, badge, keyLink, copyButton, plural,
-  input, select, checks, durationOptions, serviceOptions, formDialog, confirm, guard, licenseSummary,
+  input, select, checks, checkbox, durationOptions, serviceOptions, formDialog, confirm, guard, licenseSummary,
+  codesOf, leaseText,
 } from "./ui.js";
 import { newLicenseDialog } from "./licenses.js";
 
@@ -164,7 +165,9 @@ function projectNode(client, p, view) {
   return h("li", { class: "tree-project" },
     h("div", { class: "tree-project-head" },
       h("div", null, h("h3", null, p.name), h("p", { class: "muted" }, plural(p.licenses.length, "license", "licenses"))),
-      h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Add a license to ${p.name}`, onclick: guard(() => addLicense(client, p, view)) }, "Add license")),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Policy of ${p.name}`, onclick: guard(() => editPolicy(p)) }, "Policy"),
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Add a license to ${p.name}`, onclick: guard(() => addLicense(client, p, view)) }, "Add license"))),
     p.licenses.length === 0
       ? h("p", { class: "tree-empty" }, "No licenses.")
       : h("ul", { class: "tree-licenses" }, p.licenses.map((l) =>
@@ -198,4 +201,47 @@ async function addLicense(client, project, view) {
   if (!res) return;
   notify(`License ${res.license.key} created.`, "success");
   view.refresh();
+}
+
+// policySummary is one line about a project's policy.
+export function policySummary(pol) {
+  const parts = [
+    pol.duration ? plural(pol.duration, "month", "months") : "duration chosen per license",
+    plural(pol.maxMachines, "seat", "seats"),
+    pol.leaseSeconds ? `seats lapse after ${leaseText(pol.leaseSeconds)} of silence` : "seats kept until freed",
+  ];
+  if (pol.requireMachineId) parts.push("machine ID required");
+  parts.push(pol.entitlements.length ? `entitlements ${pol.entitlements.join(", ")}` : "no entitlements");
+  return parts.join(" · ");
+}
+
+// editPolicy shows a project's policy, the defaults its new licenses copy,
+// and changes it.
+async function editPolicy(p) {
+  const { policy } = await api("GET", `/projects/${seg(p._id)}/policy`);
+  const res = await formDialog({
+    title: `Policy of ${p.name}`,
+    intro: `New licenses of this project start with these terms: ${policySummary(policy)}. Licenses already issued keep theirs.`,
+    fields: [
+      h("div", { class: "fields-row" },
+        select({ name: "duration", label: "Duration", options: [["0", "Chosen per license"], ...durationOptions], value: String(policy.duration) }),
+        input({ name: "maxMachines", label: "Seats", type: "number", value: String(policy.maxMachines), attrs: { min: "1", max: "1000", inputmode: "numeric" } })),
+      input({
+        name: "leaseSeconds", label: "Lease (seconds)", type: "number", value: String(policy.leaseSeconds), attrs: { min: "0", inputmode: "numeric" },
+        hint: "0 keeps a seat until it is freed. From 60: a seat lapses when its machine has been silent that long (floating licenses).",
+      }),
+      input({ name: "entitlements", label: "Entitlements", value: policy.entitlements.join(", "), hint: "Feature codes, separated by commas: pro, export.", attrs: { autocomplete: "off", spellcheck: "false" } }),
+      checkbox({ name: "requireMachineId", label: "Require a machine ID", checked: policy.requireMachineId, hint: "Refuse activations and validations that send none." }),
+    ],
+    submitLabel: "Save policy",
+    submit: (v) => api("PATCH", `/projects/${seg(p._id)}/policy`, {
+      duration: Number(v.duration),
+      maxMachines: v.maxMachines,
+      leaseSeconds: v.leaseSeconds,
+      entitlements: codesOf(v.entitlements),
+      requireMachineId: v.requireMachineId.length > 0,
+    }),
+  });
+  if (!res) return;
+  notify(`Policy of “${p.name}” saved: ${policySummary(res.policy)}.`, "success");
 }

@@ -1,10 +1,11 @@
 // Licenses: the filterable table, one license's page with its actions and
 // activations, and the dialog that issues a license.
 
-import { api, query, seg } from "./api.js";
+import { api, query, seg, serverNow } from "./api.js";
 import {
   h, table, pager, time, relative, notify, errorNotice, badge, keyLink, copyButton, plural, num,
-  input, select, checks, durationOptions, serviceOptions, formDialog, confirm, values, guard,
+  input, select, checks, checkbox, textarea, durationOptions, serviceOptions, formDialog, confirm, values, guard,
+  codesOf, leaseText,
 } from "./ui.js";
 import { namesOf, rememberClients, rememberProjects, clientName, projectName } from "./names.js";
 
@@ -139,18 +140,38 @@ export async function newLicenseDialog({ client, project, clientId = "", project
     clientSelect.addEventListener("change", guard(async () => {
       const options = await projectOptions(clientSelect.value);
       projectSelect.replaceChildren(...options.map(([v, l]) => h("option", { value: v }, l)));
+      projectSelect.dispatchEvent(new Event("change"));
     }));
     fields.push(cf, pf);
   }
+  const durationF = select({ name: "duration", label: "Duration", options: durationOptions, value: "12" });
+  const seatsF = input({ name: "maxMachines", label: "Seats", type: "number", value: "1", attrs: { min: "1", max: "1000", inputmode: "numeric" } });
+  const leaseF = input({
+    name: "leaseSeconds", label: "Lease (seconds)", type: "number", value: "0", attrs: { min: "0", inputmode: "numeric" },
+    hint: "0 keeps a seat until it is freed; from 60, a silent machine's seat lapses.",
+  });
+  const codesF = input({ name: "entitlements", label: "Entitlements", hint: "Feature codes, separated by commas.", attrs: { autocomplete: "off", spellcheck: "false" } });
+  // The fields start as the project's policy says; what is changed here
+  // overrides it for this license only.
+  const usePolicy = async (id) => {
+    if (!id) return;
+    const { policy } = await api("GET", `/projects/${seg(id)}/policy`);
+    if (policy.duration) durationF.querySelector("select").value = String(policy.duration);
+    seatsF.querySelector("input").value = String(policy.maxMachines);
+    leaseF.querySelector("input").value = String(policy.leaseSeconds);
+    codesF.querySelector("input").value = policy.entitlements.join(", ");
+  };
+  await usePolicy(fixed ? project._id : projectSelect.value);
+  projectSelect?.addEventListener("change", guard(() => usePolicy(projectSelect.value)));
   fields.push(
-    h("div", { class: "fields-row" },
-      select({ name: "duration", label: "Duration", options: durationOptions, value: "12" }),
-      input({ name: "maxMachines", label: "Seats", type: "number", value: "1", attrs: { min: "1", max: "1000", inputmode: "numeric" } })),
+    h("div", { class: "fields-row" }, durationF, seatsF),
+    h("div", { class: "fields-row" }, leaseF, codesF),
     checks({ name: "services", label: "Services", options: serviceOptions, checked: ["Hosting"] }),
     input({ name: "key", label: "Key (optional)", hint: "Leave empty to generate one. To import an existing key, enter it here.", attrs: { autocomplete: "off", spellcheck: "false" } }),
   );
   return formDialog({
     title: fixed ? `New license for ${project.name}` : "New license",
+    intro: "The terms start as the project's policy says.",
     fields,
     submitLabel: "Create license",
     submit: (v) => api("POST", "/license/create", {
@@ -158,6 +179,8 @@ export async function newLicenseDialog({ client, project, clientId = "", project
       projectId: fixed ? project._id : v.projectId,
       duration: Number(v.duration),
       maxMachines: v.maxMachines, // sent as typed: the server says what it accepts
+      leaseSeconds: v.leaseSeconds,
+      entitlements: codesOf(v.entitlements),
       services: v.services,
       key: v.key.trim() || undefined,
     }),
@@ -167,7 +190,7 @@ export async function newLicenseDialog({ client, project, clientId = "", project
 // --- one license ---
 
 export async function licensePage(view, key) {
-  const { license: l, activations } = await api("GET", `/license/${seg(key)}`);
+  const { license: l, activations, seatsInUse } = await api("GET", `/license/${seg(key)}`);
   const [client, project] = await Promise.all([clientName(l.client), projectName(l.project)]);
   const reload = (focus) => view.refresh(focus);
 
@@ -192,7 +215,8 @@ export async function licensePage(view, key) {
   }
   actions.append(
     h("button", { type: "button", class: "btn btn-secondary", "data-focus": "renew", onclick: guard(() => renew(l, reload)) }, "Renew"),
-    h("button", { type: "button", class: "btn btn-secondary", "data-focus": "seats", onclick: guard(() => changeSeats(l, activations.length, reload)) }, "Change seats"));
+    h("button", { type: "button", class: "btn btn-secondary", "data-focus": "seats", onclick: guard(() => changeSeats(l, seatsInUse, reload)) }, "Change seats"),
+    h("button", { type: "button", class: "btn btn-secondary", "data-focus": "terms", onclick: guard(() => editTerms(l, reload)) }, "Edit terms"));
 
   return [
     h("div", null,
@@ -206,10 +230,20 @@ export async function licensePage(view, key) {
         fact("Duration", plural(l.duration, "month", "months")),
         fact("Activated", time(l.activatedAt, true)),
         fact("Expires", l.activatedAt ? [time(l.expiresAt), " ", h("span", { class: "muted" }, `(${relative(l.expiresAt)})`)] : h("span", { class: "muted" }, "Counted from the first activation")),
-        fact("Seats in use", `${num(activations.length)} of ${num(l.maxMachines)}`),
+        fact("Seats in use", `${num(seatsInUse)} of ${num(l.maxMachines)}`),
+        fact("Lease", l.leaseSeconds
+          ? `${leaseText(l.leaseSeconds)}: a seat lapses when its machine is silent that long`
+          : h("span", { class: "muted" }, "None: seats are kept until freed")),
+        fact("Entitlements", l.entitlements.length
+          ? h("ul", { class: "codes", "aria-label": "Entitlements" }, l.entitlements.map((c) => h("li", { class: "code" }, c)))
+          : h("span", { class: "muted" }, "None")),
+        fact("Machine ID", l.requireMachineId ? "Required" : h("span", { class: "muted" }, "Optional")),
         fact("Services", l.services.join(", ")),
         fact("Product", l.productName ?? h("span", { class: "muted" }, "Any (bound at the first activation that names one)")),
-        fact("Created", time(l.createdAt, true))),
+        fact("Created", time(l.createdAt, true)),
+        fact("Metadata", Object.keys(l.metadata).length
+          ? h("pre", { class: "metadata" }, JSON.stringify(l.metadata, null, 2))
+          : h("span", { class: "muted" }, "None"))),
       actions),
     h("section", { "aria-labelledby": "act-h" },
       h("div", { class: "section-head" }, h("h2", { id: "act-h" }, `Activations (${activations.length})`)),
@@ -221,6 +255,7 @@ export async function licensePage(view, key) {
           { label: "Product", cell: (a) => h("span", { class: "cell-wrap" }, a.productName || "—") },
           { label: "Activated", cell: (a) => time(a.activatedAt, true) },
           { label: "Last validated", cell: (a) => time(a.lastValidatedAt, true) },
+          { label: "Lease expires", cell: (a) => leaseCell(a) },
           {
             label: "", class: "actions-cell", cell: (a) => h("button", {
               type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Free the seat of ${a.machineId || a.instanceId}`,
@@ -229,6 +264,55 @@ export async function licensePage(view, key) {
           },
         ], activations)),
   ];
+}
+
+// leaseCell shows when a seat's lease ends, or that it has lapsed (the seat
+// holds nothing and the sweep removes it).
+function leaseCell(a) {
+  if (!a.leaseExpiresAt) return h("span", { class: "muted" }, "No lease");
+  if (new Date(a.leaseExpiresAt).getTime() <= serverNow()) return h("span", { class: "lapsed" }, "Lapsed");
+  return time(a.leaseExpiresAt, true);
+}
+
+async function editTerms(l, reload) {
+  const res = await formDialog({
+    title: "Edit terms",
+    intro: "These terms are this license's own: its project's policy no longer changes them.",
+    fields: [
+      input({
+        name: "leaseSeconds", label: "Lease (seconds)", type: "number", value: String(l.leaseSeconds), attrs: { min: "0", inputmode: "numeric" },
+        hint: "0 keeps a seat until it is freed. From 60: a seat lapses when its machine has been silent that long.",
+      }),
+      input({ name: "entitlements", label: "Entitlements", value: l.entitlements.join(", "), hint: "Feature codes, separated by commas.", attrs: { autocomplete: "off", spellcheck: "false" } }),
+      textarea({
+        name: "metadata", label: "Metadata", value: Object.keys(l.metadata).length ? JSON.stringify(l.metadata, null, 2) : "",
+        hint: "A JSON object the application reads (at most 4096 bytes). Leave empty for none.", attrs: { spellcheck: "false" },
+      }),
+      checkbox({ name: "requireMachineId", label: "Require a machine ID", checked: l.requireMachineId }),
+    ],
+    submitLabel: "Save terms",
+    submit: (v) => {
+      let metadata = {};
+      if (v.metadata.trim()) {
+        try {
+          metadata = JSON.parse(v.metadata);
+        } catch {
+          const err = new Error("Please correct the fields marked below.");
+          err.fields = { metadata: "This is not JSON." };
+          throw err;
+        }
+      }
+      return api("PATCH", `/license/${seg(l.key)}`, {
+        leaseSeconds: v.leaseSeconds,
+        entitlements: codesOf(v.entitlements),
+        metadata,
+        requireMachineId: v.requireMachineId.length > 0,
+      });
+    },
+  });
+  if (!res) return;
+  notify("Terms saved.", "success");
+  reload("terms");
 }
 
 function fact(label, value) {

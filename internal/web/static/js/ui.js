@@ -214,6 +214,44 @@ export function select({ name, label, options, value = "", hint, attrs = {} }) {
   return fieldBox(name, label, el, hint, id);
 }
 
+// textarea is a labelled multi-line field.
+export function textarea({ name, label, value = "", hint, attrs = {} }) {
+  const id = `f${++uid}`;
+  const el = h("textarea", { id, name, rows: "4", ...attrs });
+  el.value = value;
+  return fieldBox(name, label, el, hint, id);
+}
+
+// checkbox is one labelled checkbox; values() reads it as [] or ["on"].
+export function checkbox({ name, label, checked = false, hint }) {
+  const id = `f${++uid}`;
+  const el = h("input", { id, name, type: "checkbox", checked });
+  const err = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
+  el.setAttribute("aria-describedby", hint ? `${id}-hint ${id}-error` : `${id}-error`);
+  return h("div", { class: "field", "data-field": name },
+    h("label", { class: "check", for: id }, el, label),
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null,
+    err);
+}
+
+// codesOf reads entitlement codes typed as a list: separated by commas or
+// spaces, each once.
+export function codesOf(text) {
+  return [...new Set(String(text).split(/[\s,]+/).filter(Boolean))];
+}
+
+// leaseText says how long a lease is ("5 minutes", "1 hour 30 minutes").
+export function leaseText(seconds) {
+  const parts = [];
+  const units = [[86400, "day", "days"], [3600, "hour", "hours"], [60, "minute", "minutes"], [1, "second", "seconds"]];
+  for (const [size, one, many] of units) {
+    const n = Math.floor(seconds / size);
+    if (n > 0) parts.push(plural(n, one, many));
+    seconds -= n * size;
+  }
+  return parts.slice(0, 2).join(" ");
+}
+
 // checks is a group of checkboxes sharing a name.
 export function checks({ name, label, options, checked = [] }) {
   const id = `f${++uid}`;
@@ -248,7 +286,7 @@ export function clearErrors(form) {
     box.classList.remove("invalid");
     const e = box.querySelector(".field-error");
     if (e) { e.textContent = ""; e.hidden = true; }
-    for (const c of box.querySelectorAll("input, select")) c.removeAttribute("aria-invalid");
+    for (const c of box.querySelectorAll("input, select, textarea")) c.removeAttribute("aria-invalid");
   }
   const general = form.querySelector(".form-error");
   if (general) general.textContent = "";
@@ -268,7 +306,7 @@ export function showErrors(form, err) {
     const e = box.querySelector(".field-error");
     e.textContent = message;
     e.hidden = false;
-    const control = box.querySelector("input, select");
+    const control = box.querySelector("input, select, textarea");
     control.setAttribute("aria-invalid", "true");
     first ??= control;
   }
