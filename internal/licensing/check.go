@@ -119,12 +119,12 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if err := tx.CreateActivation(ctx, seat); err != nil {
 			return err
 		}
-		status := changes{}
+		var started *fromTo[keybox.Status]
 		if l.Status == keybox.StatusPending {
 			// The clock starts at the first activation, as KeyBox documents.
 			l.Status, l.ActivatedAt, l.IssuedAt = keybox.StatusActive, now, now
 			l.ExpiresAt = addMonths(now, l.Duration)
-			status.set("status", keybox.StatusPending, l.Status)
+			started = &fromTo[keybox.Status]{From: keybox.StatusPending, To: l.Status}
 		}
 		if l.ProductName == "" {
 			l.ProductName = keybox.NullString(c.ProductName)
@@ -135,7 +135,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if err := tx.UpdateLicense(ctx, l); err != nil {
 			return err
 		}
-		return ev.activationCreated(l, seat, s.applicationActor(c.Key), status)
+		return ev.activationCreated(l, seat, s.applicationActor(c.Key), started)
 	})
 	if err != nil {
 		return Activation{}, err

@@ -29,27 +29,41 @@ func (ev *events) licenseCreated(owner keybox.User, l keybox.License) error {
 	})
 }
 
-// seatData describes a seat: the license it belongs to and the machine
-// and instance that hold it.
-func seatData(l keybox.License, a keybox.Activation) map[string]any {
-	return map[string]any{"license": l.ID, "key": l.Key, "machineId": a.MachineID, "instanceId": a.InstanceID,
-		"productName": a.ProductName}
+// seatData describes a seat: the license it belongs to, the machine and
+// instance that hold it, and for the first activation the license's change
+// of status. A struct rather than a map: seats are taken and freed often,
+// and it encodes with a fraction of the work.
+type seatData struct {
+	License     string                 `json:"license"`
+	Key         string                 `json:"key"`
+	MachineID   string                 `json:"machineId"`
+	InstanceID  string                 `json:"instanceId"`
+	ProductName string                 `json:"productName"`
+	Status      *fromTo[keybox.Status] `json:"status,omitempty"`
 }
 
-// activationCreated records a seat taken; status is the license's change
+// fromTo is a change of one value.
+type fromTo[T any] struct {
+	From T `json:"from"`
+	To   T `json:"to"`
+}
+
+func newSeatData(l keybox.License, a keybox.Activation) seatData {
+	return seatData{License: l.ID, Key: l.Key, MachineID: a.MachineID, InstanceID: a.InstanceID, ProductName: a.ProductName}
+}
+
+// activationCreated records a seat taken; started is the license's change
 // of status when the first activation started its clock (nil otherwise).
-func (ev *events) activationCreated(l keybox.License, a keybox.Activation, by keybox.Actor, status changes) error {
-	data := seatData(l, a)
-	for k, v := range status {
-		data[k] = v
-	}
+func (ev *events) activationCreated(l keybox.License, a keybox.Activation, by keybox.Actor, started *fromTo[keybox.Status]) error {
+	data := newSeatData(l, a)
+	data.Status = started
 	return ev.add(keybox.Event{OwnerID: l.OwnerID, Type: keybox.EventActivationCreated, Actor: by,
 		Subject: activationSubject(a)}, data)
 }
 
 func (ev *events) activationDeleted(l keybox.License, a keybox.Activation, by keybox.Actor) error {
 	return ev.add(keybox.Event{OwnerID: l.OwnerID, Type: keybox.EventActivationDeleted, Actor: by,
-		Subject: activationSubject(a)}, seatData(l, a))
+		Subject: activationSubject(a)}, newSeatData(l, a))
 }
 
 // licensesDeleted records license.deleted for each license a cascade took.

@@ -125,7 +125,7 @@ func (s *Service) removeLapsed(ctx context.Context, tx keybox.Tx, ev *events, l 
 // finds it lapsed. Time took the seat, so the system is the actor.
 func (ev *events) seatLapsed(l keybox.License, seat keybox.Activation) error {
 	return ev.add(keybox.Event{OwnerID: l.OwnerID, Type: keybox.EventActivationExpired, Actor: systemActor,
-		Subject: activationSubject(seat)}, seatData(l, seat))
+		Subject: activationSubject(seat)}, newSeatData(l, seat))
 }
 
 // Heartbeat is the answer to POST /validate/heartbeat: when the seat's lease
