@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // A webhook URL is chosen by whoever holds a developer's account, and the
@@ -68,6 +69,10 @@ func Forbidden(ip netip.Addr) bool {
 	return false
 }
 
+// lookupTimeout bounds the name lookup of a URL being checked: it runs in
+// the request that gives the URL.
+const lookupTimeout = 5 * time.Second
+
 // errForbiddenAddress is the dial-time refusal.
 var errForbiddenAddress = errors.New("the address is not public (loopback, private or link-local): refused")
 
@@ -104,6 +109,8 @@ func (p Policy) CheckURL(ctx context.Context, raw string) (*url.URL, error) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
 	addrs, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
 		return nil, fmt.Errorf("host %q does not resolve", host)
