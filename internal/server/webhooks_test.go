@@ -209,9 +209,10 @@ func TestWebhookDeliveredAfterRetries(t *testing.T) {
 	})
 }
 
-// TestWebhookWorkerDelivers: the running worker delivers a change at once,
-// woken by its commit (its poll is a minute away), and never from inside
-// the request: a hanging endpoint does not slow the API.
+// TestWebhookWorkerDelivers: the running worker delivers each change,
+// woken by its commit (its poll is a minute away); an endpoint that never
+// answers holds one attempt of the worker, not the API or the other
+// endpoints.
 func TestWebhookWorkerDelivers(t *testing.T) {
 	forEngine(t, func(t *testing.T, open func(testing.TB) keybox.Store) {
 		e := newEnv(t, open(t), withDeliveries())
@@ -224,12 +225,10 @@ func TestWebhookWorkerDelivers(t *testing.T) {
 		_, secret := e.createWebhook(ada, rc.URL, "client.created")
 		rc.set("up", secret)
 		e.createWebhook(ada, hanging.URL, "*")
-		begun := time.Now()
+		// The hanging endpoint answers nothing until the test ends: the
+		// changes are made, and the other endpoint served, all the same.
 		for i := range 5 {
 			e.client(ada, "Acme", fmt.Sprintf("acme%d@example.com", i))
-		}
-		if d := time.Since(begun); d > 5*time.Second {
-			t.Fatalf("5 changes took %v with a hanging endpoint", d) // a guard against a hang, not a timing
 		}
 		for range 5 {
 			select {
