@@ -1,11 +1,14 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,6 +27,14 @@ import (
 // server stops when the test ends.
 func startServe(t *testing.T, env map[string]string) string {
 	t.Helper()
+	url, _ := startServeStop(t, env)
+	return url
+}
+
+// startServeStop is startServe, and a function that stops the server
+// (waiting for it), for a test that goes on without it.
+func startServeStop(t *testing.T, env map[string]string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := newLogLines()
 	done := make(chan int, 1)
@@ -33,13 +44,17 @@ func startServe(t *testing.T, env map[string]string) string {
 		full[k] = v
 	}
 	go func() { done <- run(ctx, []string{"serve"}, envFunc(full), io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d; log:\n%s", code, logs.text())
-		}
-	})
-	return waitAddr(t, logs.addr, logs.text)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d; log:\n%s", code, logs.text())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return waitAddr(t, logs.addr, logs.text), stop
 }
 
 // TestBackupUnderWriteLoad: a backup taken while clients are being written
@@ -99,7 +114,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	before := slices.Clone(acked)
 	mu.Unlock()
 
-	dest := filepath.Join(dir, "backup.db")
+	dest := filepath.Join(dir, "backup.tar")
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"backup", dest}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + dbPath}), &stdout, &stderr)
 	mu.Lock()
@@ -117,8 +132,11 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 		t.Fatalf("backup printed %q", stdout.String())
 	}
 	t.Logf("%d writes acknowledged before the backup, %d while it ran, %d in all", len(before), during, len(acked))
+	unpacked := t.TempDir()
+	unpackBackup(t, dest, unpacked)
+	copied := filepath.Join(unpacked, "keybox.db")
 
-	db, err := sql.Open("sqlite", "file:"+dest)
+	db, err := sql.Open("sqlite", "file:"+copied)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +146,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	}
 	db.Close()
 
-	store, err := sqlite.Open(ctx, dest, sqlstore.Options{})
+	store, err := sqlite.Open(ctx, copied, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +197,43 @@ func TestBackupRefusals(t *testing.T) {
 				t.Fatalf("got exit %d, stderr %q; want one line with %q", code, stderr.String(), c.want)
 			}
 		})
+	}
+}
+
+// unpackBackup writes the members of a backup archive into dir, as keybox
+// backup wrote them, and returns their names and modes.
+func unpackBackup(t *testing.T, archive, dir string) map[string]os.FileMode {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(archive, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	members := map[string]os.FileMode{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return members
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[h.Name] = os.FileMode(h.Mode).Perm()
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(h.Name)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +23,9 @@ type cli struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// server and output are the global flags given before the command
+	// (keybox -o json clients list): its own flags' defaults.
+	server, output string
 }
 
 // usageError is a command line that cannot be run as typed (exit code 2).
@@ -34,10 +37,13 @@ func (u usageError) Error() string { return string(u) }
 type command struct {
 	name string // "" when the group is itself the command (keybox whoami)
 	args string // positional arguments, for the usage line: "ID", "KEY ACTIVATION_ID"
+	// help says what the command does; its first sentence is its summary
+	// in lists.
 	help string
 	// offline commands work on the database, not through a server.
 	offline bool
-	// setup registers the command's flags and returns what runs it.
+	// setup registers the command's flags and returns what runs it. It does
+	// nothing else: help and completion call it to learn the flags.
 	setup func(fs *flag.FlagSet) func(ctx context.Context, s *session, args []string) error
 }
 
@@ -45,8 +51,11 @@ type command struct {
 type session struct {
 	cli
 	api    *client.Client
+	http   *http.Client
 	server string
 	json   bool
+	// name is the command's, as typed: "keybox clients list".
+	name string
 	// kept is the kept login whose token the session sends, nil when the
 	// token comes from KEYBOX_TOKEN or there is none.
 	kept *credentials
@@ -54,33 +63,30 @@ type session struct {
 
 const defaultServer = "http://localhost:5000"
 
-// group runs one subcommand of a group.
-func (c cli) group(ctx context.Context, group string, cmds []command, args []string) error {
-	cmd, name, args, err := pick(group, cmds, args)
+// group runs one command of a topic.
+func (c cli) group(ctx context.Context, t topic, args []string) error {
+	cmd, name, args, err := pick(t.name, t.cmds, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(c.stdout, groupUsage(group, cmds))
+			fmt.Fprint(c.stdout, groupUsage(t))
 		}
 		return err
+	}
+	short := strings.TrimPrefix(name, "keybox ")
+	if cmd.offline && c.server != "" {
+		return usageError(fmt.Sprintf("%s works on the database, not through a server: --server does not apply (see %s -h)", short, name))
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	var server, output string
-	if !cmd.offline {
-		fs.StringVar(&server, "server", "", "KeyBox server URL (KEYBOX_SERVER; default: the one you logged in to, else "+defaultServer+")")
-	}
-	fs.StringVar(&output, "output", "table", "output format: table or json")
-	fs.StringVar(&output, "o", "table", "short for --output")
 	runCmd := cmd.setup(fs)
+	server, output := c.server, firstOf(c.output, "table")
+	globalFlags(fs, cmd, &server, &output)
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace(name+" "+cmd.args+" [flags]"), cmd.help)
-		fs.SetOutput(c.stdout)
-		fs.PrintDefaults()
+		commandHelp(c.stdout, name, cmd)
 		return err
 	}
-	short := strings.TrimPrefix(name, "keybox ")
 	if err != nil {
 		return usageError(fmt.Sprintf("%s: %v (see %s -h)", short, err, name))
 	}
@@ -93,7 +99,7 @@ func (c cli) group(ctx context.Context, group string, cmds []command, args []str
 	if output != "table" && output != "json" {
 		return usageError(fmt.Sprintf("%s: --output %q must be table or json", short, output))
 	}
-	s := &session{cli: c, json: output == "json"}
+	s := &session{cli: c, json: output == "json", name: name}
 	if !cmd.offline {
 		if err := s.connect(server); err != nil {
 			return err
@@ -105,11 +111,35 @@ func (c cli) group(ctx context.Context, group string, cmds []command, args []str
 	return nil
 }
 
-// explain adds what a user can do about an error that is not KeyBox's answer.
+// globalFlags registers the flags every command takes (after its own, so
+// that a command's flag of the same name would win).
+func globalFlags(fs *flag.FlagSet, cmd command, server, output *string) {
+	if !cmd.offline && fs.Lookup("server") == nil {
+		fs.StringVar(server, "server", *server, "KeyBox server URL (KEYBOX_SERVER; default: the one you logged in to, else "+defaultServer+")")
+	}
+	fs.StringVar(output, "output", *output, "output format: table or json")
+	fs.StringVar(output, "o", *output, "short for --output")
+}
+
+// explain adds what a user can do about an error.
 func (s *session) explain(err error) error {
-	var op *net.OpError
-	if s.api != nil && errors.As(err, &op) {
-		return fmt.Errorf("cannot reach KeyBox at %s (%v); check --server or KEYBOX_SERVER", s.server, op.Err)
+	var e *client.APIError
+	switch {
+	case s.api != nil && unreachable(err) && !errors.As(err, &e):
+		return fmt.Errorf("cannot reach KeyBox at %s (%w); check --server or KEYBOX_SERVER", s.server, causeOf(err))
+	case errors.As(err, &e) && e.Status == http.StatusUnauthorized && s.name != "keybox login":
+		return fmt.Errorf("%w; run keybox login", err)
+	case errors.As(err, &e) && e.Status >= 500:
+		return fmt.Errorf("%w; the server could not do it: try again later", err)
+	}
+	return err
+}
+
+// causeOf is the innermost reason a request got no answer.
+func causeOf(err error) error {
+	var na *noAnswer
+	if errors.As(err, &na) {
+		return na.err
 	}
 	return err
 }
@@ -140,23 +170,6 @@ func names(cmds []command) string {
 		n = append(n, c.name)
 	}
 	return strings.Join(n, ", ")
-}
-
-func groupUsage(group string, cmds []command) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: keybox %s COMMAND [flags]\n\nCommands:\n", group)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, c := range cmds {
-		fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, c.args, firstLine(c.help))
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(&b, "\nRun \"keybox %s COMMAND -h\" for a command's flags.\n", group)
-	return b.String()
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 // parseArgs parses flags wherever they stand among the arguments (keybox
@@ -193,9 +206,16 @@ func (s *session) connect(flagServer string) error {
 	if token == "" && creds.Server == s.server && creds.Token != "" {
 		token, s.kept = creds.Token, &creds
 	}
-	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: "keybox-cli/" + buildinfo.Get().Version})
-	return err
+	s.http = &http.Client{Timeout: client.DefaultTimeout, Transport: markNoAnswer{http.DefaultTransport}}
+	s.api, err = client.New(s.server, client.Options{Token: token, UserAgent: userAgent(), HTTPClient: s.http})
+	if err != nil {
+		return usageError(fmt.Sprintf("--server %q: %v", s.server, err))
+	}
+	return nil
 }
+
+// userAgent is what the command line sends as User-Agent.
+func userAgent() string { return "keybox-cli/" + buildinfo.Get().Version }
 
 func firstOf(values ...string) string {
 	for _, v := range values {
@@ -213,8 +233,6 @@ func describe(err error) string {
 	switch {
 	case errors.As(err, &rule) && rule.Code != keybox.Internal:
 		return rule.Message // a licensing rule's sentence, without its code
-	case errors.As(err, &e) && e.Status == 401:
-		return e.Error() + "; run keybox login"
 	case errors.As(err, &e) && strings.Contains(e.Message, "?cascade=true"):
 		return e.Error() + "; use --cascade"
 	}
@@ -270,13 +288,6 @@ func services(ss []keybox.Service) string {
 		out = append(out, string(s))
 	}
 	return strings.Join(out, ",")
-}
-
-// more tells a table's reader that the list goes on past this page.
-func more(w io.Writer, shown, total, page int) {
-	if shown < total {
-		fmt.Fprintf(w, "(%d of %d shown, page %d; use --page and --limit for more)\n", shown, total, page)
-	}
 }
 
 // intFlag is a number flag that knows whether it was given.
@@ -349,15 +360,6 @@ func (f *stringFlag) ptr() *string {
 		return nil
 	}
 	return &f.value
-}
-
-// listFlags are the paging flags of every list command.
-func listFlags(fs *flag.FlagSet) *client.ListOptions {
-	var o client.ListOptions
-	fs.StringVar(&o.Query, "q", "", "only items whose name or email (licenses: key) contains this")
-	fs.IntVar(&o.Page, "page", 0, "page number, from 1")
-	fs.IntVar(&o.Limit, "limit", 0, "items per page (server default 20, at most 100)")
-	return &o
 }
 
 // parseServices reads --services Hosting,Domain.

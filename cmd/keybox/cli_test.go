@@ -134,6 +134,8 @@ func TestCLITranscripts(t *testing.T) {
 			sh.ok(cmd("clients", "create", "--name", "Globex", "--email", "it@globex.example")...)
 			sh.ok(cmd("clients", "list")...)
 			sh.ok(cmd("clients", "list", "--limit", "1")...)
+			sh.ok("-o", format, "clients", "list", "--limit", "1", "--page", "2")
+			sh.ok(cmd("clients", "list", "--all")...)
 			clients, err := api.Clients(ctx, client.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -222,9 +224,9 @@ func TestCLITranscripts(t *testing.T) {
 			sh.ok(cmd("users", "delete", bob)...)
 			sh.fails(1, cmd("users", "delete", me.ID)...)
 			sh.ok(cmd("logout-all")...)
-			sh.fails(1, cmd("whoami")...)
+			sh.fails(4, cmd("whoami")...)
 			sh.ok(cmd("logout")...)
-			sh.fails(1, cmd("whoami")...)
+			sh.fails(4, cmd("whoami")...)
 			goldenFile(t, "cli_"+format, sh.transcript.Bytes())
 		})
 	}
@@ -259,7 +261,7 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 
 	// Another server: the kept token is not sent to it.
 	other := testServer(t)
-	out := sh.fails(1, "whoami", "--server", other)
+	out := sh.fails(4, "whoami", "--server", other)
 	if !strings.Contains(out, "No token provided (HTTP 401); run keybox login") {
 		t.Fatalf("got %q, want the other server to see no token", out)
 	}
@@ -281,7 +283,7 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 	}
 	// KEYBOX_TOKEN is sent wherever it is pointed (scripts).
 	sh.env["KEYBOX_TOKEN"] = "not-a-token"
-	if out := sh.fails(1, "whoami"); !strings.Contains(out, "Unauthorized") {
+	if out := sh.fails(4, "whoami"); !strings.Contains(out, "Unauthorized") {
 		t.Fatalf("got %q", out)
 	}
 	// No password anywhere: a clear refusal, not a hang.
@@ -289,7 +291,7 @@ func TestLoginKeepsTokenPrivate(t *testing.T) {
 	if out := sh.fails(1, "login", "--email", "ada@example.com"); !strings.Contains(out, "--password-stdin") {
 		t.Fatalf("got %q", out)
 	}
-	if out := sh.fails(1, "clients", "list", "--server", "http://127.0.0.1:1"); !strings.Contains(out, "cannot reach KeyBox at http://127.0.0.1:1") {
+	if out := sh.fails(3, "clients", "list", "--server", "http://127.0.0.1:1"); !strings.Contains(out, "cannot reach KeyBox at http://127.0.0.1:1") {
 		t.Fatalf("got %q", out)
 	}
 }

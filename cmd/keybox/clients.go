@@ -11,18 +11,20 @@ import (
 
 // clientCommands are keybox clients …: the developer's customers (SPEC §3).
 var clientCommands = []command{
-	{name: "list", help: "List your clients, newest first.",
+	{name: "list", help: "List your clients, newest first, a page at a time (--page, --limit) or --all.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
-			opts := listFlags(fs)
+			pages := listFlags(fs)
 			return func(ctx context.Context, s *session, _ []string) error {
-				list, err := s.api.Clients(ctx, *opts)
+				got, err := fetchList(ctx, s, pages, func(c keybox.Client) string { return c.ID },
+					func(ctx context.Context, o client.ListOptions) (pageOf[keybox.Client], error) {
+						l, err := s.api.Clients(ctx, o)
+						return pageOf[keybox.Client]{l.Clients, l.Total, l.Page, l.Limit}, err
+					})
 				if err != nil {
 					return err
 				}
-				return s.emit(list, func(w io.Writer) {
-					clientTable(w, list.Clients)
-					more(w, len(list.Clients), list.Total, list.Page)
-				})
+				out := client.ClientList{Clients: got.items, Total: got.total, Page: got.page, Limit: got.limit}
+				return emitList(s, pages, got, out, func(w io.Writer) { clientTable(w, got.items) })
 			}
 		}},
 	{name: "get", args: "ID", help: "Show one client.",

@@ -49,8 +49,34 @@ type rawConfig struct {
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
-// is reported, one line each, in the returned error.
-func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// is reported, one line each, in the returned error; -h is flag.ErrHelp.
+func loadConfig(name string, args []string, getenv func(string) string) (config, error) {
+	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	raw := configFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config{}, err
+		}
+		return config{}, usageError(fmt.Sprintf("%s: %v (see keybox %s -h)", name, err, name))
+	}
+	if fs.NArg() > 0 {
+		return config{}, usageError(fmt.Sprintf("%s: unexpected arguments: %s", name, strings.Join(fs.Args(), " ")))
+	}
+	return raw.check(name == "serve")
+}
+
+// serveFlags registers the server's settings as flags, with the built-in
+// defaults (for help and completion: never the environment's values, which
+// may be secrets).
+func serveFlags(fs *flag.FlagSet) {
+	configFlags(fs, func(string) string { return "" })
+}
+
+// configFlags registers the server's settings on fs, each flag's default
+// the environment's value.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -76,8 +102,6 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		webhookPrivate: env("KEYBOX_WEBHOOK_ALLOW_PRIVATE", "false"),
 		signIn:         readSignIn(env),
 	}
-	fs := flag.NewFlagSet("keybox "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&raw.port, "port", raw.port, "listen port (PORT)")
 	fs.StringVar(&raw.addr, "addr", raw.addr, "full listen address, overrides -port (KEYBOX_ADDR)")
 	fs.StringVar(&raw.databaseURL, "database-url", raw.databaseURL, "sqlite://PATH or postgres://… (KEYBOX_DATABASE_URL)")
@@ -95,13 +119,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
 	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")
 	raw.signIn.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return raw.check(name == "serve")
+	return &raw
 }
 
 // check validates every setting; serving also needs a JWT secret and a

@@ -9,7 +9,7 @@ import (
 
 // dashboardCommand is keybox dashboard: the whole tree, one line per license.
 var dashboardCommand = []command{{
-	help: "Show your clients, their projects and licenses (SPEC §6); --client for one client.",
+	help: "Show your clients, their projects and licenses; --client for one client.",
 	setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 		clientID := fs.String("client", "", "only this client (client id)")
 		return func(ctx context.Context, s *session, _ []string) error {

@@ -14,16 +14,16 @@ import (
 
 // eventsCommand is keybox events: the caller's event log, newest first.
 var eventsCommand = []command{{
-	help: "List your events, newest first: every change to your clients, projects, licenses,\n" +
-		"seats, account and webhooks, with who made it (user, token, application or system),\n" +
-		"from which address and in which request. An ADMIN also sees the installation's.",
+	help: "List your events, newest first. Every change to your clients, projects, licenses,\n" +
+		"seats, account and webhooks is one, with who made it (user, token, application or\n" +
+		"system), from which address and in which request. An ADMIN also sees the\n" +
+		"installation's (signing keys, deleted accounts).",
 	setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 		var o client.EventOptions
 		since := fs.String("since", "", "only events at or after this RFC 3339 time")
 		fs.StringVar(&o.Type, "type", "", "an event type (license.revoked) or a family (license.*)")
 		fs.StringVar(&o.Subject, "subject", "", "only events about this object id")
-		fs.IntVar(&o.Page, "page", 0, "page number, from 1")
-		fs.IntVar(&o.Limit, "limit", 0, "events per page (server default 20, at most 100)")
+		pages := pageOnlyFlags(fs)
 		return func(ctx context.Context, s *session, _ []string) error {
 			if *since != "" {
 				t, err := time.Parse(time.RFC3339Nano, *since)
@@ -32,21 +32,35 @@ var eventsCommand = []command{{
 				}
 				o.Since = t
 			}
-			list, err := s.api.Events(ctx, o)
+			got, err := fetchList(ctx, s, pages, func(e keybox.Event) string { return e.ID },
+				func(ctx context.Context, lo client.ListOptions) (pageOf[keybox.Event], error) {
+					o.Page, o.Limit = lo.Page, lo.Limit
+					l, err := s.api.Events(ctx, o)
+					return pageOf[keybox.Event]{l.Events, l.Total, l.Page, l.Limit}, err
+				})
 			if err != nil {
 				return err
 			}
-			return s.emit(list, func(w io.Writer) {
+			out := client.EventList{Events: got.items, Total: got.total, Page: got.page, Limit: got.limit}
+			return emitList(s, pages, got, out, func(w io.Writer) {
 				row(w, "TIME", "TYPE", "SUBJECT", "ACTOR", "IP", "DATA")
-				for _, e := range list.Events {
+				for _, e := range got.items {
 					row(w, when(e.CreatedAt), e.Type, e.Subject.Type+" "+e.Subject.ID, actorName(e.Actor),
 						dash(string(e.IP)), string(e.Data))
 				}
-				more(w, len(list.Events), list.Total, list.Page)
 			})
 		}
 	},
 }}
+
+// pageOnlyFlags are the paging flags of a list that takes no search.
+func pageOnlyFlags(fs *flag.FlagSet) *pageFlags {
+	var p pageFlags
+	fs.Var(&p.page, "page", "page `number`, from 1 (default 1)")
+	fs.Var(&p.limit, "limit", "`rows` per page, 1-100 (default 20)")
+	fs.BoolVar(&p.all, "all", false, "every row: read page after page")
+	return &p
+}
 
 func actorName(a keybox.Actor) string { return strings.TrimSpace(a.Type + " " + a.ID) }
 
@@ -136,16 +150,20 @@ var webhookCommands = []command{
 		}},
 	{name: "deliveries", args: "ID", help: "List a webhook's deliveries, newest first, with each attempt.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
-			page := fs.Int("page", 0, "page number, from 1")
-			limit := fs.Int("limit", 0, "deliveries per page (server default 20, at most 100)")
+			pages := pageOnlyFlags(fs)
 			return func(ctx context.Context, s *session, args []string) error {
-				list, err := s.api.Deliveries(ctx, args[0], *page, *limit)
+				got, err := fetchList(ctx, s, pages, func(d keybox.Delivery) string { return d.ID },
+					func(ctx context.Context, lo client.ListOptions) (pageOf[keybox.Delivery], error) {
+						l, err := s.api.Deliveries(ctx, args[0], lo.Page, lo.Limit)
+						return pageOf[keybox.Delivery]{l.Deliveries, l.Total, l.Page, l.Limit}, err
+					})
 				if err != nil {
 					return err
 				}
-				return s.emit(list, func(w io.Writer) {
+				out := client.DeliveryList{Deliveries: got.items, Total: got.total, Page: got.page, Limit: got.limit}
+				return emitList(s, pages, got, out, func(w io.Writer) {
 					row(w, "ID", "TYPE", "STATUS", "ATTEMPTS", "NEXT", "LAST ANSWER")
-					for _, d := range list.Deliveries {
+					for _, d := range got.items {
 						last := "-"
 						if n := len(d.Log); n > 0 {
 							a := d.Log[n-1]
@@ -153,7 +171,6 @@ var webhookCommands = []command{
 						}
 						row(w, d.ID, d.EventType, d.Status, fmt.Sprint(d.Attempts), when(d.NextAttemptAt), strings.TrimSpace(last))
 					}
-					more(w, len(list.Deliveries), list.Total, list.Page)
 				})
 			}
 		}},

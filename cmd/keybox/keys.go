@@ -170,7 +170,7 @@ func verificationKeys(ctx context.Context, s *session, path string) (client.Publ
 		}
 		return client.ParsePublicKeys(data)
 	}
-	keys, err := client.FetchPublicKeys(ctx, s.server, nil)
+	keys, err := client.FetchPublicKeys(ctx, s.server, s.http)
 	if err != nil {
 		return nil, fmt.Errorf("public keys from %s: %w (or give --public-keys)", s.server, err)
 	}
@@ -190,32 +190,12 @@ func offlineService(ctx context.Context, dbURL string, secretKey []byte) (*licen
 		return nil, nil, err
 	}
 	closeDB := func() { _ = store.Close() }
-	passwords, err := auth.NewPasswords(auth.DefaultCost, 1)
-	if err != nil {
-		closeDB()
-		return nil, nil, err
-	}
-	// No token is issued here, and without the server's secret nothing is
-	// signed; the service needs a signer and a secret all the same.
-	secret := make([]byte, 64)
-	if _, err := rand.Read(secret); err != nil {
-		closeDB()
-		return nil, nil, err
-	}
-	tokens, err := auth.NewTokens(secret[:32], time.Minute, nil)
+	svc, err := serviceOver(store, secretKey)
 	if err != nil {
 		closeDB()
 		return nil, nil, err
 	}
 	prepare := secretKey != nil
-	if !prepare {
-		secretKey = secret[32:]
-	}
-	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, SecretKey: secretKey})
-	if err != nil {
-		closeDB()
-		return nil, nil, err
-	}
 	if prepare {
 		if err := svc.EnsureSigningKey(ctx); err != nil {
 			closeDB()
@@ -223,4 +203,27 @@ func offlineService(ctx context.Context, dbURL string, secretKey []byte) (*licen
 		}
 	}
 	return svc, closeDB, nil
+}
+
+// serviceOver is a licensing service over store for the commands on the
+// database. No token is issued there, and without the server's secret
+// (nil) nothing is signed; the service needs a token secret and a secret
+// key all the same, so random ones stand in.
+func serviceOver(store keybox.Store, secretKey []byte) (*licensing.Service, error) {
+	passwords, err := auth.NewPasswords(auth.DefaultCost, 1)
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 64)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(secret[:32], time.Minute, nil)
+	if err != nil {
+		return nil, err
+	}
+	if secretKey == nil {
+		secretKey = secret[32:]
+	}
+	return licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, SecretKey: secretKey})
 }

@@ -21,17 +21,20 @@ var licenseCommands = []command{
 			fs.StringVar(&opts.ClientID, "client", "", "only this client's licenses (client id)")
 			fs.StringVar(&opts.ProjectID, "project", "", "only this project's licenses (project id)")
 			status := fs.String("status", "", "only PENDING, ACTIVE, EXPIRED or REVOKED licenses")
-			page := listFlags(fs)
+			pages := listFlags(fs)
 			return func(ctx context.Context, s *session, _ []string) error {
-				opts.ListOptions, opts.Status = *page, keybox.Status(*status)
-				list, err := s.api.Licenses(ctx, opts)
+				opts.Status = keybox.Status(*status)
+				got, err := fetchList(ctx, s, pages, func(l keybox.License) string { return l.Key },
+					func(ctx context.Context, o client.ListOptions) (pageOf[keybox.License], error) {
+						opts.ListOptions = o
+						l, err := s.api.Licenses(ctx, opts)
+						return pageOf[keybox.License]{l.Licenses, l.Total, l.Page, l.Limit}, err
+					})
 				if err != nil {
 					return err
 				}
-				return s.emit(list, func(w io.Writer) {
-					licenseTable(w, list.Licenses)
-					more(w, len(list.Licenses), list.Total, list.Page)
-				})
+				out := client.LicenseList{Licenses: got.items, Total: got.total, Page: got.page, Limit: got.limit}
+				return emitList(s, pages, got, out, func(w io.Writer) { licenseTable(w, got.items) })
 			}
 		}},
 	{name: "get", args: "KEY", help: "Show a license and the machines it is activated on.",

@@ -263,8 +263,8 @@ var refreshCommand = []command{{
 }}
 
 var logoutAllCommand = []command{{
-	help: "End every login token of your account, on every device and server (a lost laptop,\n" +
-		"a token that may have leaked), this one included, and forget the kept login.",
+	help: "End every login token of your account, everywhere, and forget the kept login. Every device and\n" +
+		"server is logged out (a lost laptop, a token that may have leaked), this one included.",
 	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
 		return func(ctx context.Context, s *session, _ []string) error {
 			if err := s.api.LogoutAll(ctx); err != nil {

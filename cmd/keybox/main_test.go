@@ -89,7 +89,7 @@ func TestConfigPostgresNeedsSecretKey(t *testing.T) {
 }
 
 func TestConfigDefaultsAndFlags(t *testing.T) {
-	c, err := loadConfig("serve", []string{"--port", "6000", "--rate-limit", "off"}, envFunc(map[string]string{"PORT": "7000"}), io.Discard)
+	c, err := loadConfig("serve", []string{"--port", "6000", "--rate-limit", "off"}, envFunc(map[string]string{"PORT": "7000"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +97,11 @@ func TestConfigDefaultsAndFlags(t *testing.T) {
 		c.dbMaxConns != 20 {
 		t.Fatalf("got %+v", c)
 	}
-	c, err = loadConfig("serve", []string{"--db-max-conns", "5"}, envFunc(map[string]string{"KEYBOX_DB_MAX_CONNS": "50"}), io.Discard)
+	c, err = loadConfig("serve", []string{"--db-max-conns", "5"}, envFunc(map[string]string{"KEYBOX_DB_MAX_CONNS": "50"}))
 	if err != nil || c.dbMaxConns != 5 {
 		t.Fatalf("--db-max-conns 5 over KEYBOX_DB_MAX_CONNS=50: got %d, %v", c.dbMaxConns, err)
 	}
-	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_ADDR": "127.0.0.1:9", "KEYBOX_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}), io.Discard)
+	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_ADDR": "127.0.0.1:9", "KEYBOX_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,11 +146,15 @@ func TestServeRefusesCopiedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	copied := filepath.Join(elsewhere, "keybox.db")
+	archive := filepath.Join(t.TempDir(), "backup.tar")
 	var stderr strings.Builder
-	if code := run(context.Background(), []string{"backup", copied}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + dbPath}), io.Discard, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"backup", "--no-secrets", archive}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + dbPath}), io.Discard, &stderr); code != 0 {
 		t.Fatalf("backup: %d %s", code, stderr.String())
 	}
+	if members := unpackBackup(t, archive, elsewhere); len(members) != 1 {
+		t.Fatalf("a backup --no-secrets holds %v, want the database alone", members)
+	}
+	copied := filepath.Join(elsewhere, "keybox.db")
 
 	stderr.Reset()
 	code := run(context.Background(), []string{"serve"}, envFunc(map[string]string{"KEYBOX_DATABASE_URL": "sqlite://" + copied,

@@ -16,17 +16,19 @@ var projectCommands = []command{
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 			var opts client.ProjectListOptions
 			fs.StringVar(&opts.ClientID, "client", "", "only this client's projects (client id)")
-			page := listFlags(fs)
+			pages := listFlags(fs)
 			return func(ctx context.Context, s *session, _ []string) error {
-				opts.ListOptions = *page
-				list, err := s.api.Projects(ctx, opts)
+				got, err := fetchList(ctx, s, pages, func(p keybox.Project) string { return p.ID },
+					func(ctx context.Context, o client.ListOptions) (pageOf[keybox.Project], error) {
+						opts.ListOptions = o
+						l, err := s.api.Projects(ctx, opts)
+						return pageOf[keybox.Project]{l.Projects, l.Total, l.Page, l.Limit}, err
+					})
 				if err != nil {
 					return err
 				}
-				return s.emit(list, func(w io.Writer) {
-					projectTable(w, list.Projects)
-					more(w, len(list.Projects), list.Total, list.Page)
-				})
+				out := client.ProjectList{Projects: got.items, Total: got.total, Page: got.page, Limit: got.limit}
+				return emitList(s, pages, got, out, func(w io.Writer) { projectTable(w, got.items) })
 			}
 		}},
 	{name: "get", args: "ID", help: "Show one project.",

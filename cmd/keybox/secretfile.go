@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // writeSecretFile creates path holding data, readable and writable by its
@@ -31,4 +34,32 @@ func writeSecretFile(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// writePrivateFile replaces path with data, readable by its owner alone:
+// written beside it, then renamed into place, so that a reader never sees
+// half a file.
+func writePrivateFile(path string, data []byte) error {
+	tmp, err := tempName(path, "partial")
+	if err != nil {
+		return err
+	}
+	if err := writeSecretFile(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// tempName is a fresh name beside path, for a file that becomes path (or
+// helps make it) once whole.
+func tempName(path, what string) (string, error) {
+	var r [6]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+what+"-"+hex.EncodeToString(r[:])), nil
 }

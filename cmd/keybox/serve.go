@@ -25,8 +25,13 @@ import (
 // shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
 
+// runServe is keybox serve.
+func runServe(ctx context.Context, c cli, args []string) error {
+	return serve(ctx, args, c.getenv, c.stdout, c.stderr)
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, getenv, stderr)
+	cfg, err := loadConfig("serve", args, getenv)
 	if err != nil {
 		return err
 	}
@@ -155,24 +160,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
-	return nil
-}
-
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openStoreWith(ctx, cfg.databaseURL, sqlstore.Options{MaxConns: cfg.dbMaxConns})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	v, err := store.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "database schema is at version %d\n", v)
 	return nil
 }
 

@@ -17,7 +17,7 @@ func TestConfigSignIn(t *testing.T) {
 		"GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret",
 		"KEYBOX_OIDC_ISSUER": "https://sso.example.com/realms/acme", "KEYBOX_OIDC_CLIENT_ID": "keybox",
 		"KEYBOX_PUBLIC_URL": "https://keybox.example.com/",
-	}), io.Discard)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestConfigSignIn(t *testing.T) {
 		p[1].ID != "oidc" || p[1].Name != "Acme SSO" || p[1].Key != "https://sso.example.com/realms/acme" || p[1].ClientSecret != "" {
 		t.Fatalf("got %+v", c.signIn)
 	}
-	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_OIDC_ISSUER": "https://sso.example.com/realms/acme", "KEYBOX_OIDC_CLIENT_ID": "keybox"}), io.Discard)
+	c, err = loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_OIDC_ISSUER": "https://sso.example.com/realms/acme", "KEYBOX_OIDC_CLIENT_ID": "keybox"}))
 	if err != nil || c.signIn.providers[0].Name != "sso.example.com" {
 		t.Fatalf("default name: %+v, %v", c.signIn, err)
 	}
-	if c, err := loadConfig("serve", nil, envFunc(nil), io.Discard); err != nil || len(c.signIn.providers) != 0 {
+	if c, err := loadConfig("serve", nil, envFunc(nil)); err != nil || len(c.signIn.providers) != 0 {
 		t.Fatalf("unconfigured: %+v, %v", c.signIn, err)
 	}
 

@@ -144,7 +144,7 @@ func TestConfigEventsAndWebhooks(t *testing.T) {
 		{map[string]string{"KEYBOX_EVENT_RETENTION": "720h"}, 720 * time.Hour, false},
 		{map[string]string{"KEYBOX_EVENT_RETENTION": "forever"}, -1, false},
 	} {
-		c, err := loadConfig("serve", nil, envFunc(tc.env), io.Discard)
+		c, err := loadConfig("serve", nil, envFunc(tc.env))
 		if err != nil || c.eventRetention != tc.retention || c.webhookPrivate != tc.private {
 			t.Errorf("%v: retention %v, private %v, %v; want %v, %v", tc.env, c.eventRetention, c.webhookPrivate, err, tc.retention, tc.private)
 		}
@@ -156,7 +156,7 @@ func TestConfigEventsAndWebhooks(t *testing.T) {
 		"KEYBOX_WEBHOOK_ALLOW_PRIVATE=please": "KEYBOX_WEBHOOK_ALLOW_PRIVATE: \"please\" must be true or false",
 	} {
 		k, v, _ := strings.Cut(env, "=")
-		_, err := loadConfig("serve", nil, envFunc(map[string]string{k: v}), io.Discard)
+		_, err := loadConfig("serve", nil, envFunc(map[string]string{k: v}))
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "\n") != 0 {
 			t.Errorf("%s: got %v, want one line starting %q", env, err, want)
 		}
