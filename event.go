@@ -139,6 +139,15 @@ func (e Event) ChainHash(prev string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// ChainLink is where an owner's next event goes: its sequence number, the
+// hash it follows ("" for a chain's first), and how many webhooks the owner
+// has (none: no delivery to look for).
+type ChainLink struct {
+	Seq      int64
+	PrevHash string
+	Webhooks int
+}
+
 // EventChain is the state of one owner's chain: its last event (Seq, Hash)
 // and the last event removed by retention (PrunedSeq, PrunedHash), from
 // which the events still stored continue.

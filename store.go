@@ -179,10 +179,9 @@ type Tx interface {
 	ExpireLicenses(ctx context.Context, now time.Time, limit int) ([]License, error)
 
 	// NextInChain advances the owner's chain of events by one and returns
-	// the new sequence number and the hash of the event before it (""
-	// for a chain's first). The chain stays locked until the transaction
-	// ends, so each chain grows one event at a time.
-	NextInChain(ctx context.Context, ownerID string) (seq int64, prevHash string, err error)
+	// where the new event goes. The chain stays locked until the
+	// transaction ends, so each chain grows one event at a time.
+	NextInChain(ctx context.Context, ownerID string) (ChainLink, error)
 	// AppendEvent stores an event whose Seq came from NextInChain and makes
 	// its Hash the head of its chain.
 	AppendEvent(ctx context.Context, e Event) error
@@ -197,10 +196,12 @@ type Tx interface {
 	// created before t, or 0 when there is none.
 	LastEventBefore(ctx context.Context, ownerID string, t time.Time) (int64, error)
 
+	// CreateWebhook stores a webhook and counts it in its owner's chain.
 	CreateWebhook(ctx context.Context, w Webhook) error
 	// UpdateWebhook writes a webhook's mutable fields.
 	UpdateWebhook(ctx context.Context, w Webhook) error
-	// DeleteWebhook deletes one of the owner's webhooks and its deliveries.
+	// DeleteWebhook deletes one of the owner's webhooks and its deliveries,
+	// and uncounts it.
 	DeleteWebhook(ctx context.Context, ownerID, id string) error
 
 	CreateDelivery(ctx context.Context, d Delivery) error

@@ -63,15 +63,17 @@ func (ev *events) add(e keybox.Event, data any) error {
 	now := ev.s.now()
 	e.ID, e.CreatedAt, e.Data = ev.s.newEventID(now), now, raw
 	e.IP, e.RequestID = keybox.NullString(o.IP), keybox.NullString(o.RequestID)
-	if e.Seq, e.PrevHash, err = ev.tx.NextInChain(ev.ctx, e.OwnerID); err != nil {
+	link, err := ev.tx.NextInChain(ev.ctx, e.OwnerID)
+	if err != nil {
 		return err
 	}
+	e.Seq, e.PrevHash = link.Seq, link.PrevHash
 	e.Hash = e.ChainHash(e.PrevHash)
 	if err := ev.tx.AppendEvent(ev.ctx, e); err != nil {
 		return err
 	}
-	if e.OwnerID == "" {
-		return nil // the installation's events go to no webhook
+	if e.OwnerID == "" || link.Webhooks == 0 {
+		return nil // no webhook to tell (the installation has none)
 	}
 	return ev.enqueue(e, now)
 }

@@ -14,6 +14,9 @@ import (
 const eventColumns = `id, owner_id, seq, type, actor_type, actor_id, subject_type, subject_id, data, ip, request_id,
 	created_at, prev_hash, hash`
 
+// eventList is what a list of events selects: the columns and their order.
+const eventList = `SELECT ` + eventColumns + ` FROM events`
+
 func scanEvent(sc scanner) (keybox.Event, error) {
 	var e keybox.Event
 	var data, ip, requestID string
@@ -32,16 +35,15 @@ func scanEvent(sc scanner) (keybox.Event, error) {
 // appends to different chains do not.
 const nextInChain = `INSERT INTO event_chains (owner_id, seq, hash) VALUES ($1, 1, '')
 	ON CONFLICT (owner_id) DO UPDATE SET seq = event_chains.seq + 1
-	RETURNING seq, hash`
+	RETURNING seq, hash, webhooks`
 
-func (t *tx) NextInChain(ctx context.Context, ownerID string) (int64, string, error) {
-	var seq int64
-	var prev string
+func (t *tx) NextInChain(ctx context.Context, ownerID string) (keybox.ChainLink, error) {
+	var l keybox.ChainLink
 	t.s.counter.Add(1)
-	if err := t.tx.QueryRowContext(ctx, nextInChain, ownerID).Scan(&seq, &prev); err != nil {
-		return 0, "", fmt.Errorf("next in chain: %w", t.s.dialect.Classify(err))
+	if err := t.tx.QueryRowContext(ctx, nextInChain, ownerID).Scan(&l.Seq, &l.PrevHash, &l.Webhooks); err != nil {
+		return l, fmt.Errorf("next in chain: %w", t.s.dialect.Classify(err))
 	}
-	return seq, prev, nil
+	return l, nil
 }
 
 func (t *tx) AppendEvent(ctx context.Context, e keybox.Event) error {
@@ -56,28 +58,65 @@ func (t *tx) AppendEvent(ctx context.Context, e keybox.Event) error {
 		e.OwnerID, e.Seq, e.Hash)
 }
 
+// Events lists an owner's events by their chain's order, newest first,
+// through the primary key. With the installation's events too, each chain
+// gives its newest offset+limit and the two are merged by time.
 func (q queries) Events(ctx context.Context, f keybox.EventFilter) ([]keybox.Event, int, error) {
-	var w where
-	if f.Installation {
-		w.add("owner_id IN (" + w.arg(f.OwnerID) + ", '')")
-	} else {
-		w.add("owner_id = " + w.arg(f.OwnerID))
-	}
-	if len(f.Types) > 0 {
-		ps := make([]string, len(f.Types))
-		for i, t := range f.Types {
-			ps[i] = w.arg(t)
+	filter := func(w *where, owner string) {
+		w.add("owner_id = " + w.arg(owner))
+		if len(f.Types) > 0 {
+			ps := make([]string, len(f.Types))
+			for i, t := range f.Types {
+				ps[i] = w.arg(t)
+			}
+			w.add("type IN (" + strings.Join(ps, ", ") + ")")
 		}
-		w.add("type IN (" + strings.Join(ps, ", ") + ")")
+		if f.SubjectID != "" {
+			w.add("subject_id = " + w.arg(f.SubjectID))
+		}
+		if !f.Since.IsZero() {
+			w.add("created_at >= " + w.arg(f.Since.UnixMilli()))
+		}
 	}
-	if f.SubjectID != "" {
-		w.add("subject_id = " + w.arg(f.SubjectID))
+	var w where
+	filter(&w, f.OwnerID)
+	if !f.Installation {
+		return page(ctx, q, &w, f.Page, "events", eventColumns, "seq DESC", scanEvent)
 	}
-	if !f.Since.IsZero() {
-		w.add("created_at >= " + w.arg(f.Since.UnixMilli()))
+	var query string
+	if f.Limit > 0 {
+		n := w.arg(f.Offset + f.Limit)
+		own := eventList + w.String() + ` ORDER BY seq DESC LIMIT ` + n
+		w.conds = nil
+		filter(&w, "")
+		inst := eventList + w.String() + ` ORDER BY seq DESC LIMIT ` + n
+		query = `SELECT ` + eventColumns + ` FROM (SELECT * FROM (` + own + `) a UNION ALL SELECT * FROM (` + inst + `) b) u
+			ORDER BY created_at DESC, owner_id DESC, seq DESC` + w.limit(f.Limit, f.Offset)
+	} else {
+		own := w.String()
+		w.conds = nil
+		filter(&w, "")
+		query = eventList + own + ` UNION ALL ` + eventList + w.String() + ` ORDER BY created_at DESC, owner_id DESC, seq DESC`
 	}
-	// Within a millisecond, a chain's order is its sequence.
-	return page(ctx, q, &w, f.Page, "events", eventColumns, "created_at DESC, seq DESC, id DESC", scanEvent)
+	rows, err := q.query(ctx, query, w.args...)
+	list, err := collect(rows, err, scanEvent)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list events: %w", err)
+	}
+	if f.Limit <= 0 || (f.Offset == 0 && len(list) < f.Limit) {
+		return list, len(list), nil
+	}
+	total := 0
+	for _, owner := range []string{f.OwnerID, ""} {
+		var cw where
+		filter(&cw, owner)
+		var n int
+		if err := q.queryRow(ctx, `SELECT count(*) FROM events`+cw.String(), cw.args...).Scan(&n); err != nil {
+			return nil, 0, fmt.Errorf("count events: %w", err)
+		}
+		total += n
+	}
+	return list, total, nil
 }
 
 func (q queries) EventChains(ctx context.Context) ([]keybox.EventChain, error) {

@@ -63,6 +63,13 @@ func (t *tx) CreateWebhook(ctx context.Context, w keybox.Webhook) error {
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
+	// Counted in the owner's chain (made here, before its first event, if
+	// need be), where every event looks.
+	_, err = t.exec(ctx, `INSERT INTO event_chains (owner_id, seq, hash, webhooks) VALUES ($1, 0, '', 1)
+		ON CONFLICT (owner_id) DO UPDATE SET webhooks = event_chains.webhooks + 1`, w.OwnerID)
+	if err != nil {
+		return fmt.Errorf("count webhook: %w", err)
+	}
 	return nil
 }
 
@@ -76,7 +83,14 @@ func (t *tx) UpdateWebhook(ctx context.Context, w keybox.Webhook) error {
 // DeleteWebhook deletes the webhook; its deliveries and their attempts go
 // with it (ON DELETE CASCADE).
 func (t *tx) DeleteWebhook(ctx context.Context, ownerID, id string) error {
-	return t.execOne(ctx, "delete webhook", `DELETE FROM webhooks WHERE id = $1 AND owner_id = $2`, id, ownerID)
+	if err := t.execOne(ctx, "delete webhook", `DELETE FROM webhooks WHERE id = $1 AND owner_id = $2`, id, ownerID); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE event_chains SET webhooks = webhooks - 1 WHERE owner_id = $1 AND webhooks > 0`, ownerID)
+	if err != nil {
+		return fmt.Errorf("uncount webhook: %w", err)
+	}
+	return nil
 }
 
 const deliveryColumns = `id, webhook_id, owner_id, event_id, event_type, payload, status, attempts, next_attempt_at, lease,

@@ -18,10 +18,11 @@ func (f *fixture) appendEvent(tx keybox.Tx, owner, typ, subjectID string, at key
 	e := keybox.Event{ID: f.ids.New(at.Time), OwnerID: owner, Type: typ, Actor: keybox.Actor{Type: keybox.ActorSystem},
 		Subject: keybox.Subject{Type: "license", ID: subjectID}, Data: []byte(`{"n":1}`), IP: "192.0.2.1", RequestID: "r1",
 		CreatedAt: at}
-	var err error
-	if e.Seq, e.PrevHash, err = tx.NextInChain(ctx, owner); err != nil {
+	link, err := tx.NextInChain(ctx, owner)
+	if err != nil {
 		return e, err
 	}
+	e.Seq, e.PrevHash = link.Seq, link.PrevHash
 	e.Hash = e.ChainHash(e.PrevHash)
 	return e, tx.AppendEvent(ctx, e)
 }
@@ -168,6 +169,10 @@ func testEventFilters(t *testing.T, s keybox.Store) {
 		{name: "by subject", f: keybox.EventFilter{OwnerID: alice.ID, SubjectID: "L1"}, want: []string{"L1", "L1"}, wantN: 2},
 		{name: "since", f: keybox.EventFilter{OwnerID: alice.ID, Since: at(1).Time}, want: []string{"L2", "L1"}, wantN: 2},
 		{name: "a page", f: keybox.EventFilter{OwnerID: alice.ID, Page: keybox.Page{Offset: 1, Limit: 1}}, want: []string{"L1"}, wantN: 3},
+		{name: "a page with the installation's", f: keybox.EventFilter{OwnerID: alice.ID, Installation: true, Page: keybox.Page{Offset: 1, Limit: 2}},
+			want: []string{"L2", "L1"}, wantN: 4},
+		{name: "the installation's by type", f: keybox.EventFilter{OwnerID: alice.ID, Installation: true, Types: []string{keybox.EventSigningKeyRotated}, Page: keybox.Page{Limit: 10}},
+			want: []string{"K"}, wantN: 1},
 		{name: "bob's", f: keybox.EventFilter{OwnerID: bob.ID}, want: []string{"L3"}, wantN: 1},
 		{name: "nobody's", f: keybox.EventFilter{OwnerID: "someone"}, want: nil, wantN: 0},
 	} {

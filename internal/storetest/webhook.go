@@ -34,6 +34,15 @@ func testWebhooks(t *testing.T, s keybox.Store) {
 	ctx := context.Background()
 	alice, bob := f.user("alice@example.com"), f.user("bob@example.com")
 	w := f.webhook(alice, "https://a.example/hook")
+	hooks := func(owner string) int {
+		t.Helper()
+		var link keybox.ChainLink
+		f.must(f.update(func(tx keybox.Tx) (err error) { link, err = tx.NextInChain(ctx, owner); return }))
+		return link.Webhooks
+	}
+	if n := hooks(alice.ID); n != 1 {
+		t.Fatalf("alice's chain counts %d webhooks, want 1", n)
+	}
 	got, err := s.Webhook(ctx, alice.ID, w.ID)
 	f.must(err)
 	if !reflect.DeepEqual(got, w) {
@@ -55,6 +64,9 @@ func testWebhooks(t *testing.T, s keybox.Store) {
 	}
 	d := f.delivery(w, base)
 	f.must(f.update(func(tx keybox.Tx) error { return tx.DeleteWebhook(ctx, alice.ID, w.ID) }))
+	if n := hooks(alice.ID); n != 0 {
+		t.Fatalf("after the delete, alice's chain counts %d webhooks", n)
+	}
 	if _, n, err := s.Deliveries(ctx, keybox.DeliveryFilter{OwnerID: alice.ID, WebhookID: w.ID}); err != nil || n != 0 {
 		t.Fatalf("delivery %s outlived its webhook: %d, %v", d.ID, n, err)
 	}

@@ -4,21 +4,25 @@
 -- the previous event's hash and its own fields. event_chains holds each
 -- chain's head (its last event) and, after retention has removed old events,
 -- the last one removed, from which the stored events continue. Updating the
--- head row in the transaction that appends keeps each chain linear.
+-- head row in the transaction that appends keeps each chain linear. It also
+-- counts the owner's webhooks, so that an owner without any costs no lookup
+-- of them per event.
 CREATE TABLE event_chains (
     owner_id    TEXT PRIMARY KEY,
     seq         BIGINT NOT NULL,
     hash        TEXT NOT NULL,
     pruned_seq  BIGINT NOT NULL DEFAULT 0,
-    pruned_hash TEXT NOT NULL DEFAULT ''
+    pruned_hash TEXT NOT NULL DEFAULT '',
+    webhooks    BIGINT NOT NULL DEFAULT 0
 );
 
 -- No foreign keys: the log outlives what it describes. data is kept as the
--- exact text that was hashed.
+-- exact text that was hashed. One index, the primary key in chain order,
+-- which is the order each owner's events are listed in, newest first.
 CREATE TABLE events (
-    id           TEXT PRIMARY KEY,
     owner_id     TEXT NOT NULL,
     seq          BIGINT NOT NULL,
+    id           TEXT NOT NULL,
     type         TEXT NOT NULL,
     actor_type   TEXT NOT NULL,
     actor_id     TEXT NOT NULL,
@@ -30,9 +34,8 @@ CREATE TABLE events (
     created_at   BIGINT NOT NULL,
     prev_hash    TEXT NOT NULL,
     hash         TEXT NOT NULL,
-    UNIQUE (owner_id, seq)
+    PRIMARY KEY (owner_id, seq)
 );
-CREATE INDEX events_owner_created ON events (owner_id, created_at DESC, seq DESC);
 
 -- A developer's webhook endpoints. The signing secret is stored sealed
 -- (encrypted with a key derived from the server's secret key).
