@@ -126,6 +126,11 @@ func (s *Service) FinishDelivery(ctx context.Context, j keybox.DeliveryJob, r we
 		if err != nil || !held {
 			return err // a lease that ran out: whoever holds it now decides
 		}
+		// One outcome at a time per webhook, across servers: two failures
+		// judged at once must not both disable it.
+		if err := tx.Lock(ctx, "webhook:"+d.WebhookID); err != nil {
+			return err
+		}
 		w, err := tx.Webhook(ctx, d.OwnerID, d.WebhookID)
 		if err != nil {
 			return storeErr(err, nil, "finish delivery") // deleted meanwhile: nothing more to say

@@ -12,6 +12,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/auth"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/storetest"
+	"github.com/keyboxhq/keybox/internal/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -79,4 +80,32 @@ func serviceWithSecret(t *testing.T, store keybox.Store, now *time.Time, secretK
 		t.Fatal(err)
 	}
 	return svc
+}
+
+// TestDeliveryOfDeletedWebhook: a webhook deleted while an attempt to it is
+// in flight takes its deliveries with it; the attempt's outcome is then
+// dropped without an error.
+func TestDeliveryOfDeletedWebhook(t *testing.T) {
+	ctx := context.Background()
+	store := storetest.SQLite(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	svc := newService(t, store, &now)
+	u := signup(t, svc, "ada@example.com")
+	w, _, err := svc.CreateWebhook(ctx, u, licensing.WebhookInput{URL: licensing.Str("https://93.184.216.34/hook"), Events: []byte(`["*"]`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.TestWebhook(ctx, u, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := svc.ClaimDeliveries(ctx, 10)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claimed %d, %v", len(jobs), err)
+	}
+	if err := svc.DeleteWebhook(ctx, u, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.FinishDelivery(ctx, jobs[0], webhook.Result{At: now, StatusCode: 500}); err != nil {
+		t.Fatalf("finishing an attempt whose webhook is gone: %v", err)
+	}
 }

@@ -162,11 +162,15 @@ func (t *tx) PruneEvents(ctx context.Context, ownerID string, through int64) (in
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}
-	if err := t.execOne(ctx, "prune events", `UPDATE event_chains SET pruned_seq = $2, pruned_hash = $3
-		WHERE owner_id = $1 AND pruned_seq < $2`, ownerID, through, hash); err != nil {
-		return 0, err
+	res, err := t.exec(ctx, `UPDATE event_chains SET pruned_seq = $2, pruned_hash = $3
+		WHERE owner_id = $1 AND pruned_seq < $2`, ownerID, through, hash)
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
 	}
-	res, err := t.exec(ctx, `DELETE FROM events WHERE owner_id = $1 AND seq <= $2`, ownerID, through)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err // another server pruned as far or further
+	}
+	res, err = t.exec(ctx, `DELETE FROM events WHERE owner_id = $1 AND seq <= $2`, ownerID, through)
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}

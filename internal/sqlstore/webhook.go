@@ -214,8 +214,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c keybox.DeliveryClaim) ([]
 }
 
 func (t *tx) FinishAttempt(ctx context.Context, d keybox.Delivery, a keybox.DeliveryAttempt) (bool, error) {
+	// A delivery deleted meanwhile (its webhook was) keeps no attempt.
 	_, err := t.exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempted_at, success, status_code, duration_ms, response, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`,
 		d.ID, a.At.Millis(), a.Success, a.StatusCode, a.DurationMS, a.Response, string(a.Error))
 	if err != nil {
 		return false, fmt.Errorf("record attempt: %w", err)
