@@ -1,6 +1,6 @@
 package keybox
 
-// The dashboard's views (SPEC §6): shared by the server, which builds them,
+// The dashboard's views (GET /dashboard and its stats): shared by the server, which builds them,
 // and the Go SDK, which reads them.
 
 // DashboardClient is a client with its projects, as GET /dashboard shows it.

@@ -69,13 +69,13 @@ const (
 
 // Actor is who made a change.
 type Actor struct {
-	Type string `json:"type"`
-	ID   string `json:"id,omitempty"`
+	Type string `json:"type" openapi:"ref=ActorType"`
+	ID   string `json:"id,omitempty" doc:"The user's or API token's id, or the license key's fingerprint for an application; absent for the system (\"cli\" for commands run on the database)."`
 }
 
 // Subject is what an event is about: a type ("license", "client", …) and its id.
 type Subject struct {
-	Type string `json:"type"`
+	Type string `json:"type" doc:"client, project, license, activation, token, user, signing_key or webhook."`
 	ID   string `json:"id"`
 }
 
@@ -90,12 +90,12 @@ type Subject struct {
 type Event struct {
 	ID        string          `json:"_id"`
 	OwnerID   string          `json:"-"`
-	Type      string          `json:"type"`
-	Actor     Actor           `json:"actor"`
-	Subject   Subject         `json:"subject"`
-	Data      json.RawMessage `json:"data"`
-	IP        NullString      `json:"ip"`
-	RequestID NullString      `json:"requestId"`
+	Type      string          `json:"type" openapi:"ref=EventType"`
+	Actor     Actor           `json:"actor" doc:"Who made the change."`
+	Subject   Subject         `json:"subject" doc:"What the change was made to."`
+	Data      json.RawMessage `json:"data" openapi:"object" doc:"What changed: each changed member as {\"from\", \"to\"}, and what names the subject (a license's key). Never a password, a hash or a secret."`
+	IP        NullString      `json:"ip" doc:"The client address of the request that made the change; null for background work."`
+	RequestID NullString      `json:"requestId" doc:"The request's id (its X-Request-Id); null for background work."`
 	CreatedAt Time            `json:"createdAt"`
 
 	Seq      int64  `json:"-"` // position in the owner's chain, from 1

@@ -9,7 +9,7 @@ import (
 // dashboard answer holds thousands of licenses, and reflection plus one
 // validated MarshalJSON call per time field cost more than the database
 // read. The output is what encoding/json would produce (HTML characters are
-// not escaped), with fields in SPEC's order.
+// not escaped), with each object's fields in its documented order.
 
 // AppendJSON appends the user, without its password hash.
 func (u User) AppendJSON(b []byte) []byte {

@@ -91,16 +91,16 @@ type Project struct {
 type Policy struct {
 	// Duration is the months a new license lasts; 0 leaves it to each
 	// license (POST /license/create must then send one).
-	Duration int `json:"duration"`
+	Duration int `json:"duration" openapi:"min=0,max=12" doc:"Months a new license lasts; 0: each license names its own."`
 	// MaxMachines is a new license's seats (1 unless set).
-	MaxMachines int `json:"maxMachines"`
+	MaxMachines int `json:"maxMachines" openapi:"min=1,max=1000"`
 	// LeaseSeconds, when above 0, makes a seat lapse when its machine has
 	// been silent that long (floating licenses); 0 keeps seats until freed.
-	LeaseSeconds int `json:"leaseSeconds"`
+	LeaseSeconds int `json:"leaseSeconds" doc:"0: seats are kept until freed; 60 to 31536000: a seat lapses when its machine is silent (no activation, validation or heartbeat) that long."`
 	// RequireMachineID refuses public API requests that send no machine id.
-	RequireMachineID bool `json:"requireMachineId"`
+	RequireMachineID bool `json:"requireMachineId" doc:"Refuse license API requests that send no machineId (400 Machine ID is required)."`
 	// Entitlements are the feature codes a new license holds, sorted.
-	Entitlements []string `json:"entitlements"`
+	Entitlements []string `json:"entitlements" openapi:"array=EntitlementCode,maxItems=64" doc:"The entitlement codes a new license holds (a set: sorted, each once)."`
 }
 
 // Status is a license's lifecycle state.
@@ -149,21 +149,21 @@ type License struct {
 	MachineID   NullString `json:"machineId"`
 	InstanceID  NullString `json:"instanceId"`
 	ProductName NullString `json:"productName"`
-	ActivatedAt Time       `json:"activatedAt"`
+	ActivatedAt Time       `json:"activatedAt" openapi:"nullable"`
 	CreatedAt   Time       `json:"createdAt"`
 	UpdatedAt   Time       `json:"updatedAt"`
 	// RequireMachineID refuses activations, validations, deactivations and
 	// checkouts that send no machine id.
-	RequireMachineID bool `json:"requireMachineId"`
+	RequireMachineID bool `json:"requireMachineId" doc:"Activations, validations, deactivations and checkouts must send a machineId (400 Machine ID is required)."`
 	// LeaseSeconds, when above 0, makes a seat lapse when its machine has not
 	// validated, activated or sent a heartbeat for that long.
-	LeaseSeconds int `json:"leaseSeconds"`
+	LeaseSeconds int `json:"leaseSeconds" doc:"0: seats are kept until freed; 60 to 31536000: a seat lapses when its machine is silent (no activation, validation or heartbeat) that long."`
 	// Entitlements are the feature codes the license unlocks, sorted, each
 	// once ("pro", "export").
-	Entitlements []string `json:"entitlements"`
+	Entitlements []string `json:"entitlements" openapi:"array=EntitlementCode,maxItems=64" doc:"The features the license unlocks (a set: sorted, each once)."`
 	// Metadata is a JSON object the developer keeps on the license for the
 	// application to read (compact; "{}" when none).
-	Metadata json.RawMessage `json:"metadata"`
+	Metadata json.RawMessage `json:"metadata" openapi:"object" doc:"A JSON object of at most 4096 bytes (compact), kept for the application to read."`
 }
 
 // Has reports whether the license holds the entitlement code.
@@ -185,13 +185,13 @@ type Activation struct {
 	ActivatedAt Time   `json:"activatedAt"`
 	// LastValidatedAt is the last time the machine validated or sent a
 	// heartbeat (written in batches, a few seconds late).
-	LastValidatedAt Time `json:"lastValidatedAt"`
+	LastValidatedAt Time `json:"lastValidatedAt" openapi:"nullable" doc:"The last validation or heartbeat (written in batches, a few seconds late)."`
 	CreatedAt       Time `json:"createdAt"`
 	UpdatedAt       Time `json:"updatedAt"`
 	// LeaseExpiresAt is when the seat lapses unless its machine is heard
 	// from, for a license with a lease; it is worked out when the seat is
 	// shown, never stored.
-	LeaseExpiresAt Time `json:"leaseExpiresAt"`
+	LeaseExpiresAt Time `json:"leaseExpiresAt" openapi:"nullable" doc:"When the seat lapses unless its machine is heard from; null without a lease. A lapsed seat holds nothing and is removed by the sweep."`
 }
 
 // NullString is a string that is encoded as JSON null when empty.

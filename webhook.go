@@ -11,15 +11,15 @@ type Webhook struct {
 	ID          string   `json:"_id"`
 	OwnerID     string   `json:"owner"`
 	URL         string   `json:"url"`
-	Events      []string `json:"events"` // event types, or ["*"] for all
+	Events      []string `json:"events" openapi:"array=EventType" doc:"The event types it receives, or [\"*\"] for every type."`
 	Description string   `json:"description"`
 	Enabled     bool     `json:"enabled"`
 	// FailingSince is when deliveries to it began failing without a success
 	// since (zero while it succeeds).
-	FailingSince Time `json:"failingSince"`
+	FailingSince Time `json:"failingSince" openapi:"nullable" doc:"Since when its deliveries fail without a success; 3 days of it disable the webhook."`
 	// DisabledAt is when it was disabled, by its owner or after failing for
 	// too long (zero while enabled).
-	DisabledAt Time   `json:"disabledAt"`
+	DisabledAt Time   `json:"disabledAt" openapi:"nullable" doc:"When it was turned off, by its owner or after 3 days of failures."`
 	Sealed     []byte `json:"-"`
 	Secret     []byte `json:"-"`
 	CreatedAt  Time   `json:"createdAt"`
@@ -43,15 +43,15 @@ type Delivery struct {
 	ID            string            `json:"_id"`
 	WebhookID     string            `json:"webhook"`
 	OwnerID       string            `json:"-"`
-	EventID       NullString        `json:"event"` // null for a test
-	EventType     string            `json:"type"`
+	EventID       NullString        `json:"event" doc:"The event it carries; null for a test."`
+	EventType     string            `json:"type" doc:"The event's type, or webhook.test."`
 	Payload       []byte            `json:"-"`
-	Status        string            `json:"status"`
+	Status        string            `json:"status" openapi:"ref=DeliveryStatus"`
 	Attempts      int               `json:"attempts"`
-	NextAttemptAt Time              `json:"nextAttemptAt"`
+	NextAttemptAt Time              `json:"nextAttemptAt" openapi:"nullable" doc:"When it is tried next, while pending and not in flight."`
 	CreatedAt     Time              `json:"createdAt"`
 	UpdatedAt     Time              `json:"updatedAt"`
-	Log           []DeliveryAttempt `json:"log"`
+	Log           []DeliveryAttempt `json:"log" doc:"Every attempt, oldest first."`
 	// Lease is set while a server is attempting it.
 	Lease string `json:"-"`
 }
@@ -61,10 +61,10 @@ type DeliveryAttempt struct {
 	DeliveryID string     `json:"-"`
 	At         Time       `json:"at"`
 	Success    bool       `json:"success"`
-	StatusCode int        `json:"statusCode"` // 0 when no answer came
+	StatusCode int        `json:"statusCode" doc:"The answer's status; 0 when no answer came."`
 	DurationMS int64      `json:"durationMs"`
-	Response   string     `json:"response"` // the first bytes of the answer's body
-	Error      NullString `json:"error"`
+	Response   string     `json:"response" doc:"The first 1024 bytes of the answer's body."`
+	Error      NullString `json:"error" doc:"Why no answer came (refused, timed out), or null."`
 }
 
 // DeliveryJob is a delivery claimed for an attempt, with its webhook.

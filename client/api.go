@@ -1,8 +1,8 @@
 // Package client is the Go SDK of KeyBox. It has three parts:
 //
-//   - Client, the management API (SPEC §2–§6): accounts, clients, projects,
+//   - Client, the management API: accounts, clients, projects,
 //     licenses and the dashboard, for scripts, back offices and the keybox CLI;
-//   - LicenseClient, the public license API (SPEC §7) that a shipped
+//   - LicenseClient, the public license API that a shipped
 //     application calls to activate, validate and deactivate its key;
 //   - Guard, which keeps a net/http application's license checked and answers
 //     402 while it is not active.

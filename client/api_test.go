@@ -44,7 +44,7 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-// TestManagementEndToEnd drives every management endpoint of SPEC §2–§6
+// TestManagementEndToEnd drives every endpoint of the management API
 // through the client, against the real server, and checks that none was
 // left out.
 func TestManagementEndToEnd(t *testing.T) {
@@ -89,7 +89,7 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("login with the new password: %v", err)
 		}
 
-		// Clients, with SPEC §3's errors carried in APIError's fields.
+		// Clients, with the validation and conflict details carried in APIError's fields.
 		acme := must[keybox.Client](t)(ada.CreateClient(ctx, client.ClientInput{Name: "Acme", Email: " Billing@Acme.example "}))
 		if acme.Email != "billing@acme.example" || acme.OwnerID != me.ID {
 			t.Fatalf("got client %+v", acme)
@@ -239,7 +239,7 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got %+v", st.Counts)
 		}
 
-		// Deleting, with SPEC's cascade rule.
+		// Deleting: refused while something is held, unless cascade is asked for.
 		err = ada.DeleteProject(ctx, app.ID, false)
 		wantAPIError(t, err, 409, "Project has licenses; delete them first or pass ?cascade=true")
 		if err := ada.DeleteProject(ctx, app.ID, true); err != nil {
@@ -328,7 +328,7 @@ func TestManagementEndToEnd(t *testing.T) {
 		_, err = ada.ExchangeSignInCode(ctx, "made-up")
 		wantAPIError(t, err, 401, "Invalid or expired sign-in code")
 
-		// Every route of SPEC §2–§7 has been called through the SDK.
+		// Every route of the management and license APIs has been called through the SDK.
 		kb.mu.Lock()
 		defer kb.mu.Unlock()
 		for _, p := range kb.Handler.Routes() {

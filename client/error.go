@@ -12,7 +12,7 @@ import (
 )
 
 // APIError is an answer outside 2xx: the HTTP status and the body KeyBox
-// sends (SPEC §1). Use errors.As to read it, and Status or Message to act on
+// sends: its message and any details. Use errors.As to read it, and Status or Message to act on
 // it; the messages are KeyBox's exact sentences.
 type APIError struct {
 	// Status is the HTTP status code.

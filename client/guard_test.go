@@ -51,7 +51,7 @@ func get(t *testing.T, url string) answer {
 	return a
 }
 
-// wantBlocked checks SPEC's 402 body for state.
+// wantBlocked checks the guard's 402 body for state.
 func wantBlocked(t *testing.T, a answer, state string) {
 	t.Helper()
 	if a.status != http.StatusPaymentRequired || a.json["error"] != "LICENSE_INACTIVE" || a.json["state"] != state || a.json["message"] != "Go pay your developer" {

@@ -39,7 +39,7 @@ type LicenseOptions struct {
 	Now func() time.Time
 }
 
-// LicenseClient calls the public license API (SPEC §7) for one key on this
+// LicenseClient calls the public license API (/validate…) for one key on this
 // machine: the calls a shipped application makes. It holds no state between
 // calls and is safe for concurrent use.
 type LicenseClient struct {
@@ -172,7 +172,7 @@ func (l *LicenseClient) Activate(ctx context.Context) (Activation, error) {
 // ValidationStatus is the status of a validation, in lower case as on the wire.
 type ValidationStatus string
 
-// Validation statuses (SPEC §7).
+// Validation statuses: the status member of a /validate answer.
 const (
 	ValidationActive           ValidationStatus = "active"
 	ValidationInvalid          ValidationStatus = "invalid"

@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox/client"
 )
 
-// TestLicenseClient: SPEC §7 through the SDK, times included (ISO strings
+// TestLicenseClient: the public license API through the SDK, times included (ISO strings
 // from activation, epoch milliseconds from validation, the same instant).
 func TestLicenseClient(t *testing.T) {
 	eachEngine(t, func(t *testing.T, kb *kbServer) {

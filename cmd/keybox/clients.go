@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox/client"
 )
 
-// clientCommands are keybox clients …: the developer's customers (SPEC §3).
+// clientCommands are keybox clients …: the developer's customers (/clients/…).
 var clientCommands = []command{
 	{name: "list", help: "List your clients, newest first, a page at a time (--page, --limit) or --all.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {

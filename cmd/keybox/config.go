@@ -17,7 +17,8 @@ import (
 	"github.com/keyboxhq/keybox/internal/postgres"
 )
 
-// config is the server configuration of SPEC §9.
+// config is the server's configuration: environment variables, overridden by
+// the flags of keybox serve.
 type config struct {
 	addr           string
 	databaseURL    string

@@ -13,7 +13,7 @@ import (
 	"github.com/keyboxhq/keybox/client"
 )
 
-// licenseCommands are keybox licenses …: keys and their seats (SPEC §5).
+// licenseCommands are keybox licenses …: keys and their seats (/license/…).
 var licenseCommands = []command{
 	{name: "list", help: "List your licenses, newest first, with their status now.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/keyboxhq/keybox/client"
 )
 
-// projectCommands are keybox projects …: the products a client bought (SPEC §4).
+// projectCommands are keybox projects …: the products a client bought (/projects/…).
 var projectCommands = []command{
 	{name: "list", help: "List your projects, newest first; --client keeps one client's.",
 		setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {

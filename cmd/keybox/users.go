@@ -12,7 +12,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-// userCommands are keybox users …: accounts through the API (SPEC §2), and
+// userCommands are keybox users …: accounts through the API (/auth/…), and
 // "create", which works on the database itself to bootstrap an
 // installation whose signup is closed.
 var userCommands = []command{

@@ -39,7 +39,7 @@ func TestPasswords(t *testing.T) {
 		}
 	}
 	if DefaultCost < 10 {
-		t.Fatalf("DefaultCost %d, SPEC wants at least 10", DefaultCost)
+		t.Fatalf("DefaultCost %d, want at least 10: below it bcrypt is too cheap to guess against", DefaultCost)
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 const (
 	// DefaultCacheTTL bounds how long a license read by one server may be
 	// served from its memory. A change made through another server sharing
-	// the database is seen within this time, well inside SPEC's 1 second;
+	// the database is seen within this time, well inside the 1 second a
+	// revocation may take to reach every server;
 	// a change made through this server is seen at once (it invalidates).
 	DefaultCacheTTL = 500 * time.Millisecond
 	// DefaultCacheSize bounds the number of keys held.

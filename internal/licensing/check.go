@@ -11,7 +11,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Answers of the public license API (SPEC §7).
+// Answers of the public license API: KeyBox's exact sentences, which SDKs match on.
 var (
 	errKeyRequired     = fail(keybox.Invalid, "License key is required")
 	errRevoked         = fail(keybox.Forbidden, "License has been revoked")
@@ -30,14 +30,14 @@ func ErrUnknownKey(err error) bool { return errors.Is(err, errLicenseNotFound) }
 // SDK's generation, any of machine, instance and product.
 type Check struct {
 	Key         string `json:"key"`
-	MachineID   string `json:"machineId"`
-	InstanceID  string `json:"instanceId"`
-	ProductName string `json:"productName"`
+	MachineID   string `json:"machineId" doc:"The machine asking: KeyBox's SDKs send a hash of the machine's id."`
+	InstanceID  string `json:"instanceId" doc:"The installation on that machine, when an application tells them apart."`
+	ProductName string `json:"productName" doc:"The product asking; compared with the license's when both have one."`
 	// Nonce, when sent, asks for a signed answer (see SignResponse).
-	Nonce string `json:"nonce"`
+	Nonce string `json:"nonce" openapi:"minLength=8,maxLength=256" doc:"Asks for a signed answer (KeyBox-Signature) bound to this request."`
 	// Entitlements, on a validation, are the codes the application needs:
 	// a license that lacks any of them is not valid for it.
-	Entitlements json.RawMessage `json:"entitlements"`
+	Entitlements json.RawMessage `json:"entitlements" openapi:"array=EntitlementCode,maxItems=64" doc:"On /validate: the codes the application needs; a license lacking any answers entitlements_missing, with them in missing."`
 }
 
 // Activation is a successful activation.
@@ -237,7 +237,7 @@ const (
 	VerdictEntitlementsMissing = "entitlements_missing"
 )
 
-// AppendJSON appends the verdict as SPEC §7 words it (expiresAt in epoch
+// AppendJSON appends the verdict as KeyBox's SDKs read it (expiresAt in epoch
 // milliseconds, which KeyBox SDKs depend on). It is the hot path's encoder:
 // entitlement codes are of a few safe characters, so they are copied as
 // they are.
@@ -339,9 +339,10 @@ func lacking(held, asked []string) []string {
 	return missing
 }
 
-// judge applies SPEC §7's order to a license and its seats, a lapsed seat
-// (by lc) holding no seat. It returns the seat that answered for a valid
-// check, whose lease the validation renews.
+// judge checks a license and its seats in order: product, status, then
+// whether the sender holds a seat, a lapsed seat (by lc) holding none. It
+// returns the seat that answered for a valid check, whose lease the
+// validation renews.
 func judge(e *cached, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
 	l := &e.license
 	if !sameProduct(string(l.ProductName), c.ProductName) {

@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §3.
+// Messages of clients: KeyBox's exact sentences.
 var (
 	errClientNameRequired  = fail(keybox.Invalid, "Client name required")
 	errClientEmailRequired = fail(keybox.Invalid, "Client email required")
@@ -24,7 +24,7 @@ type ClientInput struct {
 	Email Text `json:"email"`
 }
 
-// fieldErrors collects SPEC §3's per-field validation failures.
+// fieldErrors collects the per-member failures of a "Validation error".
 type fieldErrors struct {
 	fields  map[string]string
 	reasons []string
@@ -60,7 +60,8 @@ func (f *fieldErrors) checkText(field string, t Text) {
 	}
 }
 
-// checkClient applies SPEC §3's order to the members present; create
+// checkClient checks the members present, in order (name, email, then their
+// types, lengths and the email's form); create
 // requires both.
 func checkClient(in ClientInput, create bool) (name, email string, err error) {
 	if (create || in.Name.Present) && in.Name.Blank() {

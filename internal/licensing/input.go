@@ -11,7 +11,7 @@ import (
 
 // Text is a JSON member meant to hold a string, as it was sent: absent (or
 // null), a string, or a value of another type. Rules decide what each case
-// means, in the order SPEC gives, instead of the decoder failing first.
+// means, in the order the API checks them, instead of the decoder failing first.
 type Text struct {
 	Value     string
 	Present   bool

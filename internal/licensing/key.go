@@ -10,7 +10,8 @@ import (
 // copied by hand is not misread.
 const keyAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// keySymbols × 5 bits = 100 bits of entropy, well above the 80 SPEC asks.
+// keySymbols × 5 bits = 100 bits of entropy, well above the 80 bits that
+// make guessing a key hopeless.
 const keySymbols = 20
 
 // newKey returns a key such as KB-7QX2M-9HD4T-KAW3E-PZ81C read from r

@@ -11,7 +11,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §5.
+// Messages of licenses: KeyBox's exact sentences.
 var (
 	errClientProjectRequired = fail(keybox.Invalid, "Client & Project required")
 	errLicenseNotFound       = fail(keybox.NotFound, "License not found")
@@ -71,15 +71,15 @@ func IsKeyTaken(err error) bool { return errors.Is(err, errKeyTaken) }
 // NewLicense is the body of POST /license/create. Members that are absent
 // take the project's policy.
 type NewLicense struct {
-	Duration    Int             `json:"duration"`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the license runs, from its first activation; the project's policy's when absent (Invalid duration when it has none)."`
 	ClientID    Text            `json:"clientId"`
 	ProjectID   Text            `json:"projectId"`
-	Services    json.RawMessage `json:"services"`
-	MaxMachines Int             `json:"maxMachines"`
-	Key         Text            `json:"key"`
-	ProductName Text            `json:"productName"`
+	Services    json.RawMessage `json:"services" openapi:"arrayOrOne=Service" doc:"What the license covers: a list of services, or one service as a string; [\"Hosting\"] when absent."`
+	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats: the machines that may hold the key at once; the project's policy's when absent."`
+	Key         Text            `json:"key" openapi:"minLength=4,maxLength=128" doc:"A key to import; generated when absent."`
+	ProductName Text            `json:"productName" openapi:"maxLength=200" doc:"The product the key is for; otherwise the first activation that names one binds it."`
 	// RequireMachineID overrides the project's policy when present.
-	RequireMachineID *bool `json:"requireMachineId"`
+	RequireMachineID *bool `json:"requireMachineId" doc:"Whether every activation and validation must send a machineId; the project's policy when absent."`
 	LicenseTerms
 }
 
@@ -278,7 +278,7 @@ func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key stri
 	return present(l, s.clock()), nil
 }
 
-// ToggleRevoke is SPEC §5's toggle: ACTIVE or PENDING → REVOKED; REVOKED →
+// ToggleRevoke revokes or restores: ACTIVE or PENDING → REVOKED; REVOKED →
 // ACTIVE if it was ever activated, else PENDING; an EXPIRED license must be
 // renewed instead.
 func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key string) (keybox.License, error) {
@@ -306,7 +306,7 @@ func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key strin
 type Renewal struct {
 	// Duration is the months to add; when absent, the license's own
 	// duration, at most MaxDuration.
-	Duration Int `json:"duration"`
+	Duration Int `json:"duration" openapi:"min=1,max=12" doc:"Months to add; the license's own duration when absent."`
 }
 
 // Renew adds months to a license. Once its clock has started, expiry moves
@@ -353,13 +353,13 @@ func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in R
 // they are. Each overrides, for this license, what its project's policy
 // gave it.
 type LicensePatch struct {
-	Duration    Int             `json:"duration"`
-	MaxMachines Int             `json:"maxMachines"`
-	Services    json.RawMessage `json:"services"`
-	ProductName Text            `json:"productName"`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Only before the first activation (409 after: renew instead)."`
+	MaxMachines Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"Seats; never below the seats in use."`
+	Services    json.RawMessage `json:"services" openapi:"arrayOrOne=Service" doc:"What the license covers: a list of services, or one service as a string."`
+	ProductName Text            `json:"productName" openapi:"maxLength=200"`
 	// RequireMachineID, when present, replaces the license's own setting
 	// (whatever its project's policy says).
-	RequireMachineID *bool `json:"requireMachineId"`
+	RequireMachineID *bool `json:"requireMachineId" doc:"Whether every activation and validation must send a machineId; replaces the license's setting."`
 	LicenseTerms
 }
 

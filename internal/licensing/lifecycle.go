@@ -7,7 +7,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Bounds of SPEC §5.
+// Bounds of a license: its duration in months and its seats.
 const (
 	MinDuration    = 1
 	MaxDuration    = 12
@@ -36,7 +36,8 @@ func presentAll(list []keybox.License, now time.Time) []keybox.License {
 	return list
 }
 
-// addMonths is SPEC's expiry arithmetic: Go's AddDate in UTC.
+// addMonths is the expiry arithmetic: Go's AddDate in UTC, which carries an
+// overflowing day into the next month (January 31 plus a month is in March).
 func addMonths(t keybox.Time, months int) keybox.Time {
 	return keybox.NewTime(t.UTC().AddDate(0, months, 0))
 }

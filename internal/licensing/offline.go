@@ -66,7 +66,7 @@ func (s *Service) SignResponse(ctx context.Context, req keybox.SignedRequest, bo
 type CheckoutInput struct {
 	Check
 	// TTL is the file's lifetime in seconds (DefaultFileTTL when absent).
-	TTL Int `json:"ttl"`
+	TTL Int `json:"ttl" openapi:"min=60,max=31536000" doc:"The file's lifetime in seconds; 30 days when absent, never past the license."`
 }
 
 // Checkout issues a license file to a machine that holds a seat: a signed

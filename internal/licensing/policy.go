@@ -16,11 +16,11 @@ import (
 // member of POST /projects/createProject; absent members stay as they are
 // (or take the defaults, for a new project).
 type PolicyPatch struct {
-	Duration         Int             `json:"duration"`
-	MaxMachines      Int             `json:"maxMachines"`
-	LeaseSeconds     Int             `json:"leaseSeconds"`
-	RequireMachineID *bool           `json:"requireMachineId"`
-	Entitlements     json.RawMessage `json:"entitlements"`
+	Duration         Int             `json:"duration" openapi:"min=0,max=12" doc:"Months a new license lasts; 0: each license names its own."`
+	MaxMachines      Int             `json:"maxMachines" openapi:"min=1,max=1000" doc:"A new license's seats."`
+	LeaseSeconds     Int             `json:"leaseSeconds" doc:"0: seats are kept until freed; 60 to 31536000: a seat lapses when its machine is silent (no activation, validation or heartbeat) that long."`
+	RequireMachineID *bool           `json:"requireMachineId" doc:"Whether a new license's activations and validations must send a machineId."`
+	Entitlements     json.RawMessage `json:"entitlements" openapi:"array=EntitlementCode,maxItems=64" doc:"The entitlement codes a new license holds (a set: sorted, each once)."`
 }
 
 // Reasons of "Validation error" for a policy's members.

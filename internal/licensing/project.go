@@ -10,7 +10,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §4.
+// Messages of projects: KeyBox's exact sentences.
 var (
 	errProjectInputRequired = fail(keybox.Invalid, "Client ID & Project name required")
 	errInvalidDuration      = fail(keybox.Invalid, "Invalid duration")
@@ -24,12 +24,12 @@ var (
 type NewProjectWithLicense struct {
 	ClientID    Text            `json:"clientId"`
 	ProjectName Text            `json:"projectName"`
-	Duration    Int             `json:"duration"`
-	Services    json.RawMessage `json:"services"`
+	Duration    Int             `json:"duration" openapi:"min=1,max=12" doc:"Months the first license runs, from its first activation; may be left out when policy.duration is set."`
+	Services    json.RawMessage `json:"services" openapi:"arrayOrOne=Service" doc:"What the license covers: a list of services, or one service as a string (\"Hosting\")."`
 	// Policy, when sent, is the new project's policy (members not sent take
 	// the defaults); the first license is issued under it. Its duration
 	// stands in for a duration the body does not send.
-	Policy *PolicyPatch `json:"policy"`
+	Policy *PolicyPatch `json:"policy" doc:"The new project's policy (members not sent take the defaults); the first license is issued under it."`
 }
 
 // CreateProjectWithLicense creates a project and its first license in one

@@ -291,8 +291,8 @@ type PublicKey struct {
 	Algorithm string      `json:"algorithm"`
 	PublicKey string      `json:"publicKey"` // standard base64 of the 32 raw bytes
 	CreatedAt keybox.Time `json:"createdAt"`
-	RetiredAt keybox.Time `json:"retiredAt"`
-	RevokedAt keybox.Time `json:"revokedAt"`
+	RetiredAt keybox.Time `json:"retiredAt" openapi:"nullable" doc:"From this instant the key signs nothing; what it signed before still verifies."`
+	RevokedAt keybox.Time `json:"revokedAt" openapi:"nullable" doc:"Set for a key that may have leaked: nothing it signed verifies."`
 }
 
 // PublicKeys lists every key, with the times that tell a verifier what each

@@ -8,8 +8,9 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// SweepInterval is how often the background sweep persists expiries; SPEC
-// asks for at least once a minute.
+// SweepInterval is how often the background sweep persists expiries: at
+// least once a minute, so that what is stored is never long behind what is
+// shown (a license is judged expired the instant it passes its expiry).
 const SweepInterval = 30 * time.Second
 
 // sweepBatch is how many licenses one transaction of the sweep expires.

@@ -108,9 +108,9 @@ func validLease(n Int) bool {
 // LicenseTerms are the members of a license body that set its terms; each is
 // applied only when present.
 type LicenseTerms struct {
-	LeaseSeconds Int             `json:"leaseSeconds"`
-	Entitlements json.RawMessage `json:"entitlements"`
-	Metadata     json.RawMessage `json:"metadata"`
+	LeaseSeconds Int             `json:"leaseSeconds" doc:"0: seats are kept until freed; 60 to 31536000: a seat lapses when its machine is silent (no activation, validation or heartbeat) that long."`
+	Entitlements json.RawMessage `json:"entitlements" openapi:"array=EntitlementCode,maxItems=64" doc:"The features the license unlocks (a set: sorted, each once)."`
+	Metadata     json.RawMessage `json:"metadata" openapi:"object" doc:"A JSON object of at most 4096 bytes (compact), kept for the application to read."`
 }
 
 // termValues are LicenseTerms once checked.

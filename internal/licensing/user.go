@@ -9,7 +9,7 @@ import (
 	"github.com/keyboxhq/keybox"
 )
 
-// Messages of SPEC §2.
+// Messages of accounts and logins: KeyBox's exact sentences, which clients match on.
 var (
 	errAllFieldsRequired  = fail(keybox.Invalid, "All fields are required")
 	errPasswordsDiffer    = fail(keybox.Invalid, "Passwords do not match")
@@ -40,7 +40,7 @@ const MinPasswordLength = 8
 type SignupInput struct {
 	Name            Text `json:"name"`
 	Email           Text `json:"email"`
-	Password        Text `json:"password"`
+	Password        Text `json:"password" openapi:"minLength=8"`
 	ConfirmPassword Text `json:"confirm_password"`
 }
 
@@ -184,7 +184,7 @@ func (s *Service) User(ctx context.Context, caller keybox.User, id string) (keyb
 type UserPatch struct {
 	Name  Text `json:"name"`
 	Email Text `json:"email"`
-	Role  Text `json:"role"`
+	Role  Text `json:"role" openapi:"ref=Role" doc:"Only an ADMIN changes roles."`
 }
 
 // UpdateUser changes an account: the caller's own, or any for an ADMIN. Only
@@ -322,7 +322,7 @@ func (s *Service) DeleteUser(ctx context.Context, caller keybox.User, id string,
 // PasswordChange is the body of PATCH /auth/password.
 type PasswordChange struct {
 	CurrentPassword Text `json:"currentPassword"`
-	Password        Text `json:"password"`
+	Password        Text `json:"password" openapi:"minLength=8"`
 	ConfirmPassword Text `json:"confirm_password"`
 }
 

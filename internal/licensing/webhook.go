@@ -85,11 +85,11 @@ func (b *secretBox) open(id string, sealed []byte) ([]byte, error) {
 
 // WebhookInput is the body of POST /webhooks and PATCH /webhooks/:id.
 type WebhookInput struct {
-	URL         Text            `json:"url"`
-	Events      json.RawMessage `json:"events"`
-	Description Text            `json:"description"`
+	URL         Text            `json:"url" doc:"http or https; not a loopback, private or link-local address, unless the server allows them."`
+	Events      json.RawMessage `json:"events" openapi:"array=EventType,maxItems=64" doc:"The event types to receive, or [\"*\"] for every type."`
+	Description Text            `json:"description" openapi:"maxLength=200"`
 	// Enabled turns a webhook off or on again (PATCH only).
-	Enabled *bool `json:"enabled"`
+	Enabled *bool `json:"enabled,omitempty" doc:"false turns it off (its pending deliveries are given up); true turns it on again, its failures forgotten."`
 }
 
 // webhookFields is an input checked: the members present, validated.

@@ -35,7 +35,7 @@ func (e *env) raw(method, path string, header map[string]string) (*http.Response
 }
 
 // TestRootSendsBrowsersToTheDashboard: a browser's navigation to / goes to
-// /app/; API clients keep SPEC §8's JSON.
+// /app/; API clients keep the JSON status answer.
 func TestRootSendsBrowsersToTheDashboard(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	tests := []struct {

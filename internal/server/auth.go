@@ -8,149 +8,140 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-// Messages of the JWT middleware (SPEC §2), in the order it checks.
+// Refusals of a request without a usable login token, in the order they are
+// checked; a token that does not verify, has expired or names a user who no
+// longer exists is "Unauthorized", from the licensing service.
 var (
 	errNoToken          = &keybox.Error{Code: keybox.Unauthorized, Message: "No token provided"}
 	errInvalidTokenForm = &keybox.Error{Code: keybox.Unauthorized, Message: "Invalid token format"}
 )
 
-// authed wraps a handler that needs a logged-in user.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request, keybox.User)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		header, ok := r.Header["Authorization"]
-		if !ok || len(header) == 0 {
-			s.fail(w, r, errNoToken)
-			return
-		}
-		scheme, token, _ := strings.Cut(strings.TrimSpace(header[0]), " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			s.fail(w, r, errInvalidTokenForm)
-			return
-		}
-		u, err := s.svc.Authenticate(r.Context(), token)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		h(w, s.withOrigin(w, r, keybox.Actor{Type: keybox.ActorUser, ID: u.ID}), u)
+// authenticate returns the user whose login token r carries.
+func (s *Server) authenticate(r *http.Request) (keybox.User, error) {
+	header, ok := r.Header["Authorization"]
+	if !ok || len(header) == 0 {
+		return keybox.User{}, errNoToken
 	}
+	scheme, token, _ := strings.Cut(strings.TrimSpace(header[0]), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return keybox.User{}, errInvalidTokenForm
+	}
+	return s.svc.Authenticate(r.Context(), token)
 }
 
-func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
-	var in licensing.SignupInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+// signupAnswer is the answer of POST /auth/signup.
+type signupAnswer struct {
+	Message string `json:"message"`
+	UserID  string `json:"userId"`
+}
+
+func (s *Server) signup(r *http.Request, _ keybox.User, in licensing.SignupInput) (signupAnswer, error) {
+	if err := s.admitSignup(r, strings.ToLower(strings.TrimSpace(in.Email.Value))); err != nil {
+		return signupAnswer{}, err
 	}
-	if !s.admitSignup(w, r, strings.ToLower(strings.TrimSpace(in.Email.Value))) {
-		return
-	}
-	u, err := s.svc.Signup(s.withOrigin(w, r, keybox.Actor{}).Context(), in)
+	u, err := s.svc.Signup(r.Context(), in)
+	return signupAnswer{Message: "Signup successful", UserID: u.ID}, err
+}
+
+// loginAnswer is the answer of POST /auth/login.
+type loginAnswer struct {
+	Message string      `json:"message"`
+	Role    keybox.Role `json:"role"`
+	Token   string      `json:"token" doc:"The login token, sent as Authorization: Bearer <token>."`
+	UserID  string      `json:"userId"`
+}
+
+// login counts a failure against the limits before the password is
+// checked, and gives it back when the login succeeds.
+func (s *Server) login(r *http.Request, _ keybox.User, in licensing.LoginInput) (loginAnswer, error) {
+	limits, err := s.holdLogin(r, strings.ToLower(strings.TrimSpace(in.Email.Value)))
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "Signup successful", "userId": u.ID})
-}
-
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var in licensing.LoginInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// The failure is counted before the password is checked, and given
-	// back when the login succeeds.
-	limits, ok := s.holdLogin(w, r, strings.ToLower(strings.TrimSpace(in.Email.Value)))
-	if !ok {
-		return
+		return loginAnswer{}, err
 	}
 	defer s.release(r, limits)
 	sess, err := s.svc.Login(r.Context(), in)
-	if err != nil {
-		if keybox.IsCode(err, keybox.Unauthorized) && !s.keep(w, r, limits) {
-			return
+	if keybox.IsCode(err, keybox.Unauthorized) {
+		if err := s.keep(r, limits); err != nil {
+			return loginAnswer{}, err
 		}
-		s.fail(w, r, err)
-		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"message": "Login successful", "token": sess.Token, "userId": sess.User.ID, "role": sess.User.Role,
-	})
+	return loginAnswer{Message: "Login successful", Token: sess.Token, UserID: sess.User.ID, Role: sess.User.Role}, err
 }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+// userAnswer is one account.
+type userAnswer struct {
+	User keybox.User `json:"user"`
 }
 
-func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, u keybox.User) {
+func (s *Server) me(_ *http.Request, u keybox.User, _ none) (userAnswer, error) {
+	return userAnswer{User: u}, nil
+}
+
+// userList is every account.
+type userList struct {
+	Users []keybox.User `json:"users"`
+}
+
+func (s *Server) users(r *http.Request, u keybox.User, _ none) (userList, error) {
 	users, err := s.svc.Users(r.Context(), u)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	return userList{Users: users}, err
 }
 
-func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.UserPatch
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+// userChanged is an account after a change.
+type userChanged struct {
+	Message string      `json:"message"`
+	User    keybox.User `json:"user"`
+}
+
+func (s *Server) updateUser(r *http.Request, u keybox.User, in licensing.UserPatch) (userChanged, error) {
 	updated, err := s.svc.UpdateUser(r.Context(), u, r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "User updated successfully", "user": updated})
+	return userChanged{Message: "User updated successfully", User: updated}, err
 }
 
-func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.PasswordChange
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	limits, ok := s.holdPasswordChange(w, r, u)
-	if !ok {
-		return
+// confirmation is an answer that only says what was done.
+type confirmation struct {
+	Message string `json:"message"`
+}
+
+// passwordChanged is the answer of PATCH /auth/password: every earlier
+// token of the account has ended, and the caller carries on with this one.
+type passwordChanged struct {
+	Message string `json:"message"`
+	Token   string `json:"token" doc:"A fresh login token; every earlier one of the account has ended."`
+}
+
+// changePassword counts a wrong current password against the limits before
+// it is checked, and gives it back when the password was right.
+func (s *Server) changePassword(r *http.Request, u keybox.User, in licensing.PasswordChange) (passwordChanged, error) {
+	limits, err := s.holdPasswordChange(r, u)
+	if err != nil {
+		return passwordChanged{}, err
 	}
 	defer s.release(r, limits)
 	token, err := s.svc.ChangePassword(r.Context(), u, in)
-	if err != nil {
-		if licensing.IsWrongPassword(err) && !s.keep(w, r, limits) {
-			return
+	if licensing.IsWrongPassword(err) {
+		if err := s.keep(r, limits); err != nil {
+			return passwordChanged{}, err
 		}
-		s.fail(w, r, err)
-		return
 	}
-	// Every earlier token has ended; the caller carries on with this one.
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Password updated successfully", "token": token})
+	return passwordChanged{Message: "Password updated successfully", Token: token}, err
 }
 
-func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, u keybox.User) {
+// freshToken is the answer of POST /auth/refresh.
+type freshToken struct {
+	Token string `json:"token" doc:"A fresh login token for the same session."`
+}
+
+func (s *Server) refresh(r *http.Request, u keybox.User, _ none) (freshToken, error) {
 	token, err := s.svc.Refresh(r.Context(), u)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": token})
+	return freshToken{Token: token}, err
 }
 
-func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	if err := s.svc.LogoutAll(r.Context(), u); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Logged out everywhere"})
+func (s *Server) logoutAll(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "Logged out everywhere"}, s.svc.LogoutAll(r.Context(), u)
 }
 
-func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	if err := s.svc.DeleteUser(r.Context(), u, r.PathValue("id"), cascade(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "User deleted successfully"})
+func (s *Server) deleteUser(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "User deleted successfully"}, s.svc.DeleteUser(r.Context(), u, r.PathValue("id"), cascade(r))
 }

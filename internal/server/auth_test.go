@@ -17,7 +17,7 @@ func TestSignup(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ok := map[string]any{"name": "Ada", "email": "Ada@Example.com ", "password": "password1", "confirm_password": "password1"}
 		with := func(k string, v any) map[string]any { return changed(ok, map[string]any{k: v}) }
-		// SPEC §2, in order.
+		// POST /auth/signup: each rule in the order it is checked.
 		cases := []struct {
 			name   string
 			body   any

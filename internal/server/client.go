@@ -7,61 +7,49 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-func (s *Server) handleCreateClient(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.ClientInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, err := s.svc.CreateClient(r.Context(), u, in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "Client created successfully", "client": c})
+// clientAnswer is one client.
+type clientAnswer struct {
+	Client keybox.Client `json:"client"`
 }
 
-func (s *Server) handleListClients(w http.ResponseWriter, r *http.Request, u keybox.User) {
+// clientChanged is a client after a change.
+type clientChanged struct {
+	Client  keybox.Client `json:"client"`
+	Message string        `json:"message"`
+}
+
+// clientList is a page of clients.
+type clientList struct {
+	Clients []keybox.Client `json:"clients"`
+	Limit   int             `json:"limit"`
+	Page    int             `json:"page"`
+	Total   int             `json:"total"`
+}
+
+func (s *Server) createClient(r *http.Request, u keybox.User, in licensing.ClientInput) (clientChanged, error) {
+	c, err := s.svc.CreateClient(r.Context(), u, in)
+	return clientChanged{Client: c, Message: "Client created successfully"}, err
+}
+
+func (s *Server) listClients(r *http.Request, u keybox.User, _ none) (clientList, error) {
 	in, err := listInput(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return clientList{}, err
 	}
 	list, total, in, err := s.svc.Clients(r.Context(), u, in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody("clients", list, total, in))
+	return clientList{Clients: list, Total: total, Page: in.Page, Limit: in.Limit}, err
 }
 
-func (s *Server) handleGetClient(w http.ResponseWriter, r *http.Request, u keybox.User) {
+func (s *Server) getClient(r *http.Request, u keybox.User, _ none) (clientAnswer, error) {
 	c, err := s.svc.Client(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"client": c})
+	return clientAnswer{Client: c}, err
 }
 
-func (s *Server) handleUpdateClient(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.ClientInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) updateClient(r *http.Request, u keybox.User, in licensing.ClientInput) (clientChanged, error) {
 	c, err := s.svc.UpdateClient(r.Context(), u, r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Client updated successfully", "client": c})
+	return clientChanged{Client: c, Message: "Client updated successfully"}, err
 }
 
-func (s *Server) handleDeleteClient(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	if err := s.svc.DeleteClient(r.Context(), u, r.PathValue("id"), cascade(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Client deleted successfully"})
+func (s *Server) deleteClient(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "Client deleted successfully"}, s.svc.DeleteClient(r.Context(), u, r.PathValue("id"), cascade(r))
 }

@@ -11,7 +11,7 @@ func TestCreateClient(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		_, token := e.developer("ada@example.com")
 		long := strings.Repeat("n", 201)
-		// SPEC §3, POST /clients, in order.
+		// POST /clients: each rule in the order it is checked.
 		cases := []struct {
 			name   string
 			body   any
@@ -52,7 +52,7 @@ func TestCreateClient(t *testing.T) {
 				golden(t, "client_created", r.raw)
 			}
 		}
-		// Without a token: SPEC §2's answers.
+		// Without a token: the authentication answers.
 		e.do("POST", "/clients", "", map[string]any{"name": "A", "email": "a@example.com"}).want(t, 401, "No token provided")
 		// Another developer may have the same customer.
 		_, bob := e.developer("bob@example.com")

@@ -8,17 +8,28 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
+// dashboardQuery is the body KeyBox's dashboard sends instead of the query string.
+type dashboardQuery struct {
+	ClientID licensing.Text `json:"clientId"`
+}
+
+// dashboardAnswer is the shape of GET /dashboard's answer, which the
+// handler encodes by hand and streams.
+type dashboardAnswer struct {
+	Message       string                   `json:"message"`
+	ClientsCount  int                      `json:"clientsCount"`
+	ProjectsCount int                      `json:"projectsCount"`
+	Data          []keybox.DashboardClient `json:"data"`
+}
+
 // handleDashboard reads the optional clientId from the query string or, as
 // KeyBox's dashboard sends it, from a JSON body.
-func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request, u keybox.User) {
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request, u keybox.User) error {
 	clientID := r.URL.Query().Get("clientId")
 	if clientID == "" {
-		var in struct {
-			ClientID licensing.Text `json:"clientId"`
-		}
+		var in dashboardQuery
 		if err := decode(r, &in); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		clientID = in.ClientID.Value
 		if in.ClientID.WrongType {
@@ -27,8 +38,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request, u keybo
 	}
 	d, err := s.svc.Dashboard(r.Context(), u, clientID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	// Encoded by hand and streamed: for thousands of licenses, encoding/json's
 	// reflection and one buffer of the whole answer cost more than reading
@@ -49,20 +59,16 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request, u keybo
 		b = c.AppendJSON(b)
 		if len(b) >= flushAt {
 			if _, err := w.Write(b); err != nil {
-				return // the client has gone
+				return nil // the client has gone
 			}
 			b = b[:0]
 		}
 	}
 	b = append(b, "]}\n"...)
 	_, _ = w.Write(b)
+	return nil
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	st, err := s.svc.Stats(r.Context(), u)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+func (s *Server) stats(r *http.Request, u keybox.User, _ none) (keybox.Stats, error) {
+	return s.svc.Stats(r.Context(), u)
 }

@@ -38,7 +38,7 @@ type env struct {
 
 type envOption func(*servertest.Options)
 
-// withRateLimits turns SPEC §7's default limits on, on the test clock.
+// withRateLimits turns the default rate limits on, on the test clock.
 func withRateLimits(trusted ...string) envOption {
 	return func(o *servertest.Options) {
 		o.RateLimits = true

@@ -7,20 +7,22 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-// handleListEvents is GET /events?type=&subject=&since=&page=&limit=.
-func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, u keybox.User) {
+// eventList is a page of events.
+type eventList struct {
+	Events []keybox.Event `json:"events"`
+	Total  int            `json:"total"`
+	Page   int            `json:"page"`
+	Limit  int            `json:"limit"`
+}
+
+func (s *Server) listEvents(r *http.Request, u keybox.User, _ none) (eventList, error) {
 	page, err := listInput(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return eventList{}, err
 	}
 	q := r.URL.Query()
 	list, total, in, err := s.svc.Events(r.Context(), u, licensing.EventList{
 		Type: q.Get("type"), Subject: q.Get("subject"), Since: q.Get("since"), Page: page.Page, Limit: page.Limit,
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody("events", list, total, in))
+	return eventList{Events: list, Total: total, Page: in.Page, Limit: in.Limit}, err
 }

@@ -10,17 +10,23 @@ import (
 	"github.com/keyboxhq/keybox/internal/web"
 )
 
-// handleRoot answers API clients with SPEC §8's JSON and sends browsers,
-// which ask for HTML, to the dashboard.
-func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+// serverStatus says that the server runs.
+type serverStatus struct {
+	Message string      `json:"message"`
+	Success bool        `json:"success"`
+	Time    keybox.Time `json:"time"`
+}
+
+// handleRoot answers API clients with JSON and sends browsers, which ask for
+// HTML, to the dashboard.
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
 	w.Header().Add("Vary", "Accept")
 	if acceptsHTML(r.Header.Values("Accept")) {
 		http.Redirect(w, r, web.Path, http.StatusFound)
-		return
+		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"message": "Server running", "success": true, "time": keybox.NewTime(s.now()),
-	})
+	writeJSON(w, http.StatusOK, serverStatus{Message: "Server running", Success: true, Time: keybox.NewTime(s.now())})
+	return nil
 }
 
 // acceptsHTML reports whether an Accept header names text/html (with a
@@ -42,17 +48,27 @@ func acceptsHTML(accept []string) bool {
 	return false
 }
 
-// handleHealthz answers while the process is up.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+// health is the state of the process or of its database.
+type health struct {
+	Status string `json:"status" doc:"\"ok\" from /healthz, \"ready\" from /readyz."`
 }
 
-// handleReadyz answers 200 when the database is reachable and its schema current.
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+// errUnavailable is /readyz's answer while the database does not answer or
+// its schema is not current.
+var errUnavailable = (&keybox.Error{Code: codeNotReady, Message: "Database unavailable"}).With("status", "unavailable")
+
+// healthz answers while the process is up.
+func (s *Server) healthz(*http.Request, keybox.User, none) (health, error) {
+	return health{Status: "ok"}, nil
+}
+
+// handleReadyz answers 200 when the database is reachable and its schema
+// current; the cause of a 503 goes to the log under the request's id.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
 	if err := s.svc.Ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "requestId", requestID(w), "error", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "message": "Database unavailable"})
-		return
+		return errUnavailable
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	writeJSON(w, http.StatusOK, health{Status: "ready"})
+	return nil
 }

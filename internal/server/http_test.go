@@ -55,7 +55,7 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// TestBadInput: malformed requests get SPEC's 4xx answers, never a 500.
+// TestBadInput: malformed requests get their 4xx answers, never a 500.
 func TestBadInput(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		_, token := e.developer("ada@example.com")

@@ -49,7 +49,7 @@ func TestCreateLicense(t *testing.T) {
 		bobsProject, _ := e.projectWithLicense(bob, bobsClient, "B")
 		valid := map[string]any{"duration": 12, "clientId": acme, "projectId": project}
 		body := func(change map[string]any) map[string]any { return changed(valid, change) }
-		// SPEC §5, in order.
+		// POST /license/create: each rule in the order it is checked.
 		cases := []struct {
 			name   string
 			body   any

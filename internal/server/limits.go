@@ -136,6 +136,12 @@ func setRateHeaders(h http.Header, st ratelimit.Status) {
 	h.Set("RateLimit-Reset", seconds(st.Reset))
 }
 
+// limitedError is a request refused by a rate limit; it is answered with
+// the limit's headers and the exact 429 body.
+type limitedError struct{ status ratelimit.Status }
+
+func (e *limitedError) Error() string { return "rate limited" }
+
 // refuse answers 429 for a limit that st describes.
 func refuse(w http.ResponseWriter, st ratelimit.Status) {
 	h := w.Header()
@@ -161,49 +167,47 @@ type held []*ratelimit.Slot
 // guard. With take each is also counted at once, for work whose success
 // must not be repeatable (a password check: a success gives its slots
 // back, so only a count taken beforehand bounds the guesses). When a limit
-// is used up it lets the other slots go, answers 429 and returns false.
-func (s *Server) hold(w http.ResponseWriter, r *http.Request, take bool, bounds ...bound) (held, bool) {
+// is used up it lets the other slots go and returns the 429.
+func (s *Server) hold(r *http.Request, take bool, bounds ...bound) (held, error) {
 	if s.limits == nil {
-		return nil, true
+		return nil, nil
 	}
 	h := make(held, 0, len(bounds))
 	for _, b := range bounds {
 		slot, st := b.gate.Reserve(r.Context(), b.key)
 		if slot == nil {
 			s.release(r, h)
-			refuse(w, st)
-			return nil, false
+			return nil, &limitedError{st}
 		}
 		h = append(h, slot)
 	}
-	if take && !s.keepOrRefuse(w, r, h, (*ratelimit.Slot).Take) {
-		return nil, false
+	if take {
+		if err := s.count(r, h, (*ratelimit.Slot).Take); err != nil {
+			return nil, err
+		}
 	}
-	return h, true
+	return h, nil
 }
 
 // keep counts the held events: the outcome is one the limits count. When
 // the servers sharing the counts used a limit up meanwhile, the outcome
-// is not told: it answers 429 and returns false.
-func (s *Server) keep(w http.ResponseWriter, r *http.Request, h held) bool {
-	return s.keepOrRefuse(w, r, h, (*ratelimit.Slot).Keep)
+// is not told: it returns the 429 to answer instead.
+func (s *Server) keep(r *http.Request, h held) error {
+	return s.count(r, h, (*ratelimit.Slot).Keep)
 }
 
-func (s *Server) keepOrRefuse(w http.ResponseWriter, r *http.Request, h held,
-	count func(*ratelimit.Slot, context.Context) (ratelimit.Status, error)) bool {
+func (s *Server) count(r *http.Request, h held, count func(*ratelimit.Slot, context.Context) (ratelimit.Status, error)) error {
 	for _, slot := range h {
 		st, err := count(slot, r.Context())
 		if err != nil || !st.Allowed {
 			s.release(r, h)
 			if err != nil {
-				s.fail(w, r, err)
-			} else {
-				refuse(w, st)
+				return err
 			}
-			return false
+			return &limitedError{st}
 		}
 	}
-	return true
+	return nil
 }
 
 // release lets go of the slots not kept: the outcome was not one the
@@ -221,85 +225,86 @@ func (s *Server) release(r *http.Request, h held) {
 	}
 }
 
-// admit counts one attempt against each bound, whatever its outcome: it
-// answers 429 and returns false past a limit.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, bounds ...bound) bool {
-	h, ok := s.hold(w, r, true, bounds...)
-	return ok && s.keep(w, r, h)
+// admit counts one attempt against each bound, whatever its outcome: past
+// a limit it returns the 429.
+func (s *Server) admit(r *http.Request, bounds ...bound) error {
+	h, err := s.hold(r, true, bounds...)
+	if err != nil {
+		return err
+	}
+	return s.keep(r, h)
 }
 
-// admitPublic applies the public API's limits to a request from ip: a
-// client that has guessed too many keys is cut off for the rest of its
-// window, and every client has a ceiling on requests. The guess it holds
-// must be kept (s.keep) when the key turns out not to exist, and is
-// released otherwise (s.release, deferred). It answers 429 and returns
-// false when the request may not go on.
-func (s *Server) admitPublic(w http.ResponseWriter, r *http.Request) (held, bool) {
+// admitPublic applies the public API's limits to a request: a client that
+// has guessed too many keys is cut off for the rest of its window, and
+// every client has a ceiling on requests. The guess it holds must be kept
+// (s.keep) when the key turns out not to exist, and is released otherwise
+// (s.release, deferred). An admitted request gets the limit's headers.
+func (s *Server) admitPublic(w http.ResponseWriter, r *http.Request) (held, error) {
 	if s.limits == nil {
-		return nil, true
+		return nil, nil
 	}
 	ip := limitKey(s.clientIP(r))
-	guess, ok := s.hold(w, r, false, bound{s.limits.guesses, ip})
-	if !ok {
-		return nil, false
+	guess, err := s.hold(r, false, bound{s.limits.guesses, ip})
+	if err != nil {
+		return nil, err
 	}
 	st := s.limits.requests.Take(ip)
 	if !st.Allowed {
 		s.release(r, guess)
-		refuse(w, st)
-		return nil, false
+		return nil, &limitedError{st}
 	}
 	setRateHeaders(w.Header(), st)
-	return guess, true
+	return guess, nil
 }
 
 // holdLogin takes a failure of each login limit before the password is
 // checked; a login that succeeds gives them back.
-func (s *Server) holdLogin(w http.ResponseWriter, r *http.Request, email string) (held, bool) {
+func (s *Server) holdLogin(r *http.Request, email string) (held, error) {
 	if s.limits == nil {
-		return nil, true
+		return nil, nil
 	}
 	ip := limitKey(s.clientIP(r))
-	return s.hold(w, r, true,
+	return s.hold(r, true,
 		bound{s.limits.loginPair, email + "\x00" + ip},
 		bound{s.limits.loginIP, ip},
 		bound{s.limits.loginEmail, email})
 }
 
 // admitSignup counts a signup attempt for the client and for the email.
-func (s *Server) admitSignup(w http.ResponseWriter, r *http.Request, email string) bool {
+func (s *Server) admitSignup(r *http.Request, email string) error {
 	if s.limits == nil {
-		return true
+		return nil
 	}
-	return s.admit(w, r, bound{s.limits.signupIP, limitKey(s.clientIP(r))}, bound{s.limits.signupEmail, email})
+	return s.admit(r, bound{s.limits.signupIP, limitKey(s.clientIP(r))}, bound{s.limits.signupEmail, email})
 }
 
 // holdPasswordChange takes a wrong current password of u and of the client
 // before the check; a change that does not fail for it gives them back.
-func (s *Server) holdPasswordChange(w http.ResponseWriter, r *http.Request, u keybox.User) (held, bool) {
+func (s *Server) holdPasswordChange(r *http.Request, u keybox.User) (held, error) {
 	if s.limits == nil {
-		return nil, true
+		return nil, nil
 	}
-	return s.hold(w, r, true, bound{s.limits.passwordUser, u.ID}, bound{s.limits.passwordIP, limitKey(s.clientIP(r))})
+	return s.hold(r, true, bound{s.limits.passwordUser, u.ID}, bound{s.limits.passwordIP, limitKey(s.clientIP(r))})
 }
 
 // holdImportedKey holds an imported key taken by another license, for u and
 // for the client; kept when the key turns out to exist.
-func (s *Server) holdImportedKey(w http.ResponseWriter, r *http.Request, u keybox.User) (held, bool) {
+func (s *Server) holdImportedKey(r *http.Request, u keybox.User) (held, error) {
 	if s.limits == nil {
-		return nil, true
+		return nil, nil
 	}
-	return s.hold(w, r, false, bound{s.limits.importUser, u.ID}, bound{s.limits.importIP, limitKey(s.clientIP(r))})
+	return s.hold(r, false, bound{s.limits.importUser, u.ID}, bound{s.limits.importIP, limitKey(s.clientIP(r))})
 }
 
 // admitTokenCreation counts the creation of an API token by u, and by the
-// client, whatever its outcome. Call it before creating the token; it
-// answers 429 and returns false past a limit.
-func (s *Server) admitTokenCreation(w http.ResponseWriter, r *http.Request, u keybox.User) bool {
+// client, whatever its outcome. Call it before creating the token; past a
+// limit it returns the 429.
+func (s *Server) admitTokenCreation(r *http.Request, u keybox.User) error {
 	if s.limits == nil {
-		return true
+		return nil
 	}
-	return s.admit(w, r, bound{s.limits.tokenUser, u.ID}, bound{s.limits.tokenIP, limitKey(s.clientIP(r))})
+	return s.admit(r, bound{s.limits.tokenUser, u.ID}, bound{s.limits.tokenIP, limitKey(s.clientIP(r))})
 }
 
 // limitKey is the address a client's limits are kept under. An IPv6 client

@@ -25,8 +25,11 @@ func TestAdmitTokenCreation(t *testing.T) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("POST", "/tokens", nil)
 		r.RemoteAddr = ip + ":40000"
-		if !s.admitTokenCreation(w, r, u) && w.Code != http.StatusTooManyRequests {
-			t.Fatalf("refused with %d", w.Code)
+		if err := s.admitTokenCreation(r, u); err != nil {
+			s.answerError(w, r, bare, err)
+			if w.Code != http.StatusTooManyRequests {
+				t.Fatalf("refused with %d", w.Code)
+			}
 		}
 		return w
 	}

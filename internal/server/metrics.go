@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
@@ -112,8 +113,11 @@ func (m *metrics) validated(status string) {
 	}
 }
 
+// metricsText is the Prometheus text exposition format.
+type metricsText string
+
 // handleMetrics writes every metric in Prometheus' text exposition format.
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.User) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
@@ -191,4 +195,5 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	counter("keybox_db_wait_total", "Waits for a database connection.", float64(st.WaitCount))
 	counter("keybox_db_wait_seconds_total", "Time spent waiting for a database connection.", st.WaitDuration.Seconds())
 	counter("keybox_db_queries_total", "Statements run.", float64(st.Queries))
+	return nil
 }

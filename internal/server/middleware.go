@@ -24,7 +24,7 @@ type responseWriter struct {
 	discard bool
 }
 
-// Bodies that replace the mux's own 404 and 405 (SPEC §1).
+// Bodies that replace the mux's own plain-text 404 and 405: every answer is JSON.
 var (
 	notFoundBody  = []byte(`{"message":"Not found"}` + "\n")
 	badMethodBody = []byte(`{"message":"Method not allowed"}` + "\n")

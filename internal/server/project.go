@@ -7,98 +7,82 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-func (s *Server) handleCreateProjectWithLicense(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.NewProjectWithLicense
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+// projectAnswer is one project.
+type projectAnswer struct {
+	Project keybox.Project `json:"project"`
+}
+
+// projectChanged is a project after a change.
+type projectChanged struct {
+	Message string         `json:"message"`
+	Project keybox.Project `json:"project"`
+}
+
+// projectWithLicense is a new project and its first license.
+type projectWithLicense struct {
+	License keybox.License `json:"license"`
+	Message string         `json:"message"`
+	Project keybox.Project `json:"project"`
+}
+
+// projectList is a page of projects.
+type projectList struct {
+	Limit    int              `json:"limit"`
+	Page     int              `json:"page"`
+	Projects []keybox.Project `json:"projects"`
+	Total    int              `json:"total"`
+}
+
+func (s *Server) createProjectWithLicense(r *http.Request, u keybox.User, in licensing.NewProjectWithLicense) (projectWithLicense, error) {
 	p, l, err := s.svc.CreateProjectWithLicense(r.Context(), u, in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "Project and License created successfully", "project": p, "license": l})
+	return projectWithLicense{Message: "Project and License created successfully", Project: p, License: l}, err
 }
 
-func (s *Server) handleCreateProject(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.NewProject
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) createProject(r *http.Request, u keybox.User, in licensing.NewProject) (projectChanged, error) {
 	p, err := s.svc.CreateProject(r.Context(), u, in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "Project created successfully", "project": p})
+	return projectChanged{Message: "Project created successfully", Project: p}, err
 }
 
-func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request, u keybox.User) {
+func (s *Server) listProjects(r *http.Request, u keybox.User, _ none) (projectList, error) {
 	in, err := listInput(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return projectList{}, err
 	}
-	list, total, page, err := s.svc.Projects(r.Context(), u, licensing.ProjectList{ListInput: in, ClientID: r.URL.Query().Get("clientId")})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody("projects", list, total, page))
+	list, total, in, err := s.svc.Projects(r.Context(), u, licensing.ProjectList{ListInput: in, ClientID: r.URL.Query().Get("clientId")})
+	return projectList{Projects: list, Total: total, Page: in.Page, Limit: in.Limit}, err
 }
 
-func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request, u keybox.User) {
+func (s *Server) getProject(r *http.Request, u keybox.User, _ none) (projectAnswer, error) {
 	p, err := s.svc.Project(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"project": p})
+	return projectAnswer{Project: p}, err
 }
 
-func (s *Server) handleRenameProject(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.ProjectPatch
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) renameProject(r *http.Request, u keybox.User, in licensing.ProjectPatch) (projectChanged, error) {
 	p, err := s.svc.RenameProject(r.Context(), u, r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Project updated successfully", "project": p})
+	return projectChanged{Message: "Project updated successfully", Project: p}, err
 }
 
-func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	if err := s.svc.DeleteProject(r.Context(), u, r.PathValue("id"), cascade(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Project deleted successfully"})
+func (s *Server) deleteProject(r *http.Request, u keybox.User, _ none) (confirmation, error) {
+	return confirmation{Message: "Project deleted successfully"}, s.svc.DeleteProject(r.Context(), u, r.PathValue("id"), cascade(r))
 }
 
-func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request, u keybox.User) {
+// policyAnswer is a project's policy.
+type policyAnswer struct {
+	Policy keybox.Policy `json:"policy"`
+}
+
+func (s *Server) getPolicy(r *http.Request, u keybox.User, _ none) (policyAnswer, error) {
 	p, err := s.svc.Policy(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"policy": p})
+	return policyAnswer{Policy: p}, err
 }
 
-func (s *Server) handlePatchPolicy(w http.ResponseWriter, r *http.Request, u keybox.User) {
-	var in licensing.PolicyPatch
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+// policyChanged is a project's policy after a change.
+type policyChanged struct {
+	Message string        `json:"message"`
+	Policy  keybox.Policy `json:"policy"`
+}
+
+func (s *Server) patchPolicy(r *http.Request, u keybox.User, in licensing.PolicyPatch) (policyChanged, error) {
 	p, err := s.svc.PatchPolicy(r.Context(), u, r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Policy updated", "policy": p})
+	return policyChanged{Message: "Policy updated", Policy: p}, err
 }

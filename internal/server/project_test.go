@@ -16,7 +16,7 @@ func TestCreateProjectWithLicense(t *testing.T) {
 		bobsClient := e.client(bob, "Bob's", "customer@example.com")
 		valid := map[string]any{"clientId": clientID, "projectName": "Website", "duration": 6, "services": []string{"Hosting", "Domain"}}
 		ok := func(change map[string]any) map[string]any { return changed(valid, change) }
-		// SPEC §4, in order.
+		// POST /projects/createProject: each rule in the order it is checked.
 		cases := []struct {
 			name   string
 			body   any

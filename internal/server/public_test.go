@@ -27,7 +27,7 @@ func TestActivate(t *testing.T) {
 				_, lapsed := e.projectWithLicense(token, e.client(token, "L", "l@example.com"), "L")
 				e.do("POST", path, "", map[string]any{"key": lapsed, "machineId": "m"}).want(t, 200, "License activated successfully")
 
-				// SPEC §7, POST /validate/activate, in order.
+				// POST /validate/activate: each rule in the order it is checked.
 				start := e.clock.Now()
 				r := e.do("POST", path, "", map[string]any{"machineId": "m1"}).want(t, 400, "License key is required")
 				if r.body["success"] != false {
@@ -85,7 +85,7 @@ func TestValidate(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			eachEngine(t, func(t *testing.T, e *env) {
 				token, key := e.newKey("ada@example.com")
-				// SPEC §7, POST /validate, in order.
+				// POST /validate: each rule in the order it is checked.
 				r := e.do("POST", path, "", map[string]any{}).want(t, 400, "License key is required")
 				if r.body["valid"] != false {
 					t.Errorf("400 without valid:false: %s", r.raw)

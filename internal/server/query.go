@@ -28,11 +28,6 @@ func listInput(r *http.Request) (licensing.ListInput, error) {
 	return in, nil
 }
 
-// listBody is the envelope of a paginated list.
-func listBody(name string, items any, total int, in licensing.ListInput) map[string]any {
-	return map[string]any{name: items, "total": total, "page": in.Page, "limit": in.Limit}
-}
-
 // cascade reads ?cascade=true.
 func cascade(r *http.Request) bool {
 	v, _ := strconv.ParseBool(r.URL.Query().Get("cascade"))

@@ -13,8 +13,13 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 )
 
-// codeTooLarge exists only at the HTTP layer.
-const codeTooLarge keybox.Code = "too_large"
+// Codes that exist only at the HTTP layer.
+const (
+	codeTooLarge keybox.Code = "too_large"
+	// codeNotReady is /readyz's 503: a state of the server, not an answer
+	// to retry as keybox.Unavailable's is.
+	codeNotReady keybox.Code = "not_ready"
+)
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[keybox.Code]int{
@@ -27,13 +32,14 @@ var statusOf = map[keybox.Code]int{
 	keybox.Internal:     http.StatusInternalServerError,
 	keybox.Unavailable:  http.StatusServiceUnavailable,
 	codeTooLarge:        http.StatusRequestEntityTooLarge,
+	codeNotReady:        http.StatusServiceUnavailable,
 }
 
 // retryUnavailable is the Retry-After, in seconds, of a 503: the database
 // had no connection to spare, which a moment usually cures.
 const retryUnavailable = "2"
 
-// Errors of SPEC §1.
+// Errors of a request the server cannot read, whatever its route.
 var (
 	errInvalidJSON  = &keybox.Error{Code: keybox.Invalid, Message: "Invalid JSON body"}
 	errBodyTooLarge = &keybox.Error{Code: codeTooLarge, Message: "Request body too large"}
@@ -50,21 +56,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // a failed write means the client has gone; nothing to tell it
 }
 
-// fail sends err as SPEC §1 says: a known error with its message and fields;
-// anything else as a 500 whose cause goes only to the log.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	s.failWith(w, r, err, nil)
-}
-
-// failWith is fail with extra members in the body, such as the public API's
-// "success": false.
-func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
-	status, body := s.errorBody(w, r, err, extra)
+// answerError is how every handler's error is answered: a refused rate limit
+// as its exact 429, a public license API refusal through that API's answer
+// (signed for the request's nonce), a known error with its message and
+// fields, and anything else as a 500 whose cause goes only to the log. env
+// adds the members that the route's error answers carry.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, env envelope, err error) {
+	var limited *limitedError
+	if errors.As(err, &limited) {
+		refuse(w, limited.status)
+		return
+	}
+	var refused *publicError
+	if errors.As(err, &refused) {
+		s.answerRefusal(w, r, refused, env)
+		return
+	}
+	status, body := s.errorBody(w, r, err, env.members())
 	writeJSON(w, status, body)
 }
 
-// errorBody is the status and JSON body that SPEC §1 gives err. The cause of
-// an unexpected error goes only to the log, under the request's id.
+// errorBody is the status and JSON body of err: its message, the fields it
+// carries and extra; for an unexpected error, "Internal server error" and
+// the request's id, under which the cause is logged.
 func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) (int, map[string]any) {
 	var e *keybox.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == keybox.Internal {
@@ -77,9 +91,9 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, err error, ex
 	if e.Code == keybox.Unavailable {
 		// Not the client's doing: say when to come back, and tell the operator.
 		w.Header().Set("Retry-After", retryUnavailable)
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "request refused: database busy",
-			slog.String("requestId", requestID(w)), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("error", err))
+		attrs := []slog.Attr{slog.String("requestId", requestID(w)), slog.String("method", r.Method)}
+		attrs = append(s.addressed(r, attrs), slog.Any("error", err))
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "request refused: database busy", attrs...)
 	}
 	body := make(map[string]any, len(e.Fields)+len(extra)+1)
 	for k, v := range extra {
@@ -145,7 +159,8 @@ func decodeBody(r *http.Request, v any, lenient bool) error {
 	return nil
 }
 
-// validationError is the 400 "Validation error" of SPEC §3 for one member.
+// validationError is the 400 "Validation error" for one member: which
+// member, and why, in "errors" and as a sentence in "details".
 func validationError(field, reason string) *keybox.Error {
 	return (&keybox.Error{Code: keybox.Invalid, Message: "Validation error"}).
 		With("errors", map[string]string{field: reason}).

@@ -3,108 +3,406 @@ package server
 import (
 	"net/http"
 
+	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/web"
 )
 
-// routes is the whole API on one screen.
-func (s *Server) routes() {
-	m := routeList{s}
+// Tags group the operations of the OpenAPI document, in this order.
+const (
+	tagOperations = "Operations"
+	tagAccounts   = "Accounts"
+	tagClients    = "Clients"
+	tagProjects   = "Projects"
+	tagLicenses   = "Licenses"
+	tagDashboard  = "Dashboard"
+	tagEvents     = "Events and webhooks"
+	tagLicenseAPI = "License API"
+)
 
-	// Health and operations (SPEC §8).
-	m.HandleFunc("GET /{$}", s.handleRoot)
-	m.HandleFunc("GET /healthz", s.handleHealthz)
-	m.HandleFunc("GET /readyz", s.handleReadyz)
-	m.HandleFunc("GET /metrics", s.handleMetrics)
-	m.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+// routes is the whole API in one table. Adding an endpoint is one entry
+// here, a handler (decode → one licensing call → answer), and its rule in
+// internal/licensing; routing, authentication, error answers, metrics, the
+// OpenAPI document and the tests that walk every route follow from the entry.
+//
+// Each entry's errors are those of its own rules; the document adds the
+// answers every route of its kind gives: 400 "Invalid JSON body" and 413 for
+// a body, 400 "Validation error" for text that is not text, 401 without a
+// valid token, 503 when the database is busy (unless the entry is
+// stateless), 500.
+func (s *Server) routes() []route {
+	// Validating and activating a key are also served under the paths of
+	// KeyBox's older SDKs, and renewing under the method of its newer
+	// servers (aliases, in the table below).
+	validate := route{pattern: "POST /validate", id: "validateLicense", tag: tagLicenseAPI, access: AccessPublic,
+		summary: "Validate a key on this machine (applications call it every few minutes)",
+		about: "Every refusal of the key is a 200 with valid false, a status and a message. " +
+			"With entitlements, a license that lacks any of those codes is not valid (entitlements_missing, with them in missing). " +
+			"With a nonce, the answer is signed (KeyBox-Signature) so that an application holding the public keys rejects a forged or replayed one.",
+		handler: writes[licensing.Check, verdict](s.handleValidate), required: keyRequired,
+		envelope: validFalse, signed: true,
+		errors: []failure{badRequest("License key is required", "Machine ID is required", "Invalid nonce: use 8 to 256 printable characters"),
+			invalidFields, rateLimited}}
+	activate := route{pattern: "POST /validate/activate", id: "activateLicense", tag: tagLicenseAPI, access: AccessPublic,
+		summary: "Activate a key on this machine, taking a seat",
+		about: "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
+			"With a nonce, the answer is signed (KeyBox-Signature).",
+		handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired, records: true,
+		envelope: successFalse, signed: true,
+		errors: []failure{
+			badRequest("License key is required", "Machine ID is required", "Invalid nonce: use 8 to 256 printable characters"),
+			forbidden("License has been revoked", "License has expired", "License key is not valid for this product",
+				"License already activated on another machine", "License already activated on another instance"),
+			notFound("License not found"), rateLimited,
+		}}
 
-	// Accounts (SPEC §2).
-	m.HandleFunc("POST /auth/signup", s.handleSignup)
-	m.HandleFunc("POST /auth/login", s.handleLogin)
-	m.HandleFunc("GET /auth/me", s.authed(s.handleMe))
-	m.HandleFunc("GET /auth/users", s.authed(s.handleUsers))
-	m.HandleFunc("PATCH /auth/users/{id}", s.authed(s.handleUpdateUser))
-	m.HandleFunc("PATCH /auth/password", s.authed(s.handleChangePassword))
-	m.HandleFunc("DELETE /auth/users/{id}", s.authed(s.handleDeleteUser))
-	m.HandleFunc("POST /auth/refresh", s.authed(s.handleRefresh))
-	m.HandleFunc("POST /auth/logout-all", s.authed(s.handleLogoutAll))
+	renew := route{pattern: "POST /license/renew/{key}", id: "renewLicense", tag: tagLicenses, access: AccessWrite,
+		summary: "Add months to a license",
+		about: "Its expiry moves from the later of now and its current expiry, and an EXPIRED license is ACTIVE again; a license never activated gets the months added to its duration. " +
+			"Without duration, the license's own duration is added.",
+		handler: reply(s.renewLicense),
+		errors:  []failure{badRequest("Invalid duration"), notFound("License not found")}}
 
-	// Sign in with Google or an OpenID Connect provider.
-	m.HandleFunc("GET /auth/providers", s.handleProviders)
-	m.HandleFunc("GET /auth/google", s.signInStart("google"))
-	m.HandleFunc("GET /auth/google/callback", s.signInCallback("google"))
-	m.HandleFunc("GET /auth/oidc", s.signInStart("oidc"))
-	m.HandleFunc("GET /auth/oidc/callback", s.signInCallback("oidc"))
-	m.HandleFunc("POST /auth/exchange", s.handleExchange)
+	googleStart, googleBack := s.signInRoutes("google", "Google", "Google")
+	oidcStart, oidcBack := s.signInRoutes("oidc", "OIDC", "the configured OpenID Connect provider")
 
-	// Clients (SPEC §3).
-	m.HandleFunc("POST /clients", s.authed(s.handleCreateClient))
-	m.HandleFunc("GET /clients", s.authed(s.handleListClients))
-	m.HandleFunc("GET /clients/{id}", s.authed(s.handleGetClient))
-	m.HandleFunc("PATCH /clients/{id}", s.authed(s.handleUpdateClient))
-	m.HandleFunc("DELETE /clients/{id}", s.authed(s.handleDeleteClient))
+	return []route{
+		// Health and operations.
+		{pattern: "GET /{$}", stateless: true, id: "getServerStatus", tag: tagOperations, access: AccessPublic,
+			summary: "The server is running",
+			about:   "A browser asking for HTML is redirected (302) to the dashboard at /app/ instead.",
+			handler: writes[none, serverStatus](s.handleRoot)},
+		{pattern: "GET /healthz", stateless: true, id: "checkHealth", tag: tagOperations, access: AccessPublic,
+			summary: "The process is up",
+			handler: reply(s.healthz)},
+		{pattern: "GET /readyz", stateless: true, id: "checkReadiness", tag: tagOperations, access: AccessPublic,
+			summary: "The database answers and its schema is current",
+			handler: writes[none, health](s.handleReadyz),
+			errors:  []failure{{http.StatusServiceUnavailable, shapeUnavailable, []string{"Database unavailable"}}}},
+		{pattern: "GET /metrics", stateless: true, id: "getMetrics", tag: tagOperations, access: AccessPublic,
+			summary: "Prometheus metrics: requests and latency per route, validations by result, database pool",
+			handler: writes[none, metricsText](s.handleMetrics)},
+		{pattern: "GET /openapi.json", stateless: true, id: "getOpenAPIDocument", tag: tagOperations, access: AccessPublic,
+			summary: "This document",
+			handler: writes[none, openAPIDocument](s.handleOpenAPI)},
 
-	// Projects (SPEC §4).
-	m.HandleFunc("POST /projects/createProject", s.authed(s.handleCreateProjectWithLicense))
-	m.HandleFunc("POST /projects", s.authed(s.handleCreateProject))
-	m.HandleFunc("GET /projects", s.authed(s.handleListProjects))
-	m.HandleFunc("GET /projects/{id}", s.authed(s.handleGetProject))
-	m.HandleFunc("PATCH /projects/{id}", s.authed(s.handleRenameProject))
-	m.HandleFunc("DELETE /projects/{id}", s.authed(s.handleDeleteProject))
-	m.HandleFunc("GET /projects/{id}/policy", s.authed(s.handleGetPolicy))
-	m.HandleFunc("PATCH /projects/{id}/policy", s.authed(s.handlePatchPolicy))
+		// Accounts.
+		{pattern: "POST /auth/signup", id: "signup", tag: tagAccounts, access: AccessPublic, status: http.StatusCreated,
+			summary: "Create an account",
+			about:   "The first account of an installation is its ADMIN; the others are DEVELOPERs.",
+			handler: reply(s.signup), required: []string{"name", "email", "password", "confirm_password"}, records: true,
+			errors: []failure{
+				badRequest("All fields are required", "Passwords do not match", "Password must be at least 8 characters long",
+					"Please enter a valid email address", "Name must be a non-empty string of at most 200 characters", "Email already registered"),
+				forbidden("Signup is disabled"), rateLimited,
+			}},
+		{pattern: "POST /auth/login", id: "login", tag: tagAccounts, access: AccessPublic,
+			summary: "Log in: a login token",
+			about:   "Repeated failures for one email or from one address are refused for a while (429).",
+			handler: reply(s.login), required: []string{"email", "password"},
+			errors: []failure{badRequest("Email and password are required"), unauthorized("Invalid credentials"), rateLimited}},
+		{pattern: "GET /auth/me", id: "getCurrentUser", tag: tagAccounts, access: AccessRead,
+			summary: "The caller's account",
+			handler: reply(s.me)},
+		{pattern: "GET /auth/users", id: "listUsers", tag: tagAccounts, access: AccessAccount,
+			summary: "Every account (ADMIN only)",
+			handler: reply(s.users),
+			errors:  []failure{forbidden("Forbidden")}},
+		{pattern: "PATCH /auth/users/{id}", id: "updateUser", tag: tagAccounts, access: AccessAccount,
+			summary: "Change an account: one's own, or any for an ADMIN",
+			about:   "Only an ADMIN changes roles, and the last ADMIN keeps its role. Another account answers 404 to a non-ADMIN.",
+			handler: reply(s.updateUser),
+			errors: []failure{
+				badRequest("Name must be a non-empty string of at most 200 characters", "Please enter a valid email address",
+					"Invalid role", "Email already registered"),
+				forbidden("Forbidden"), notFound("User not found"), conflict("An installation needs at least one ADMIN"),
+			}},
+		{pattern: "PATCH /auth/password", id: "changePassword", tag: tagAccounts, access: AccessAccount,
+			summary: "Change the caller's password",
+			about: "currentPassword is required once the account has a password; an account made through a sign-in provider sets its first without one. " +
+				"Every earlier login token of the account ends; the answer carries a fresh one, so that the caller carries on.",
+			handler: reply(s.changePassword), required: []string{"password", "confirm_password"},
+			errors: []failure{badRequest("All fields are required", "Passwords do not match",
+				"Password must be at least 8 characters long", "Current password is incorrect"), rateLimited}},
+		{pattern: "DELETE /auth/users/{id}", id: "deleteUser", tag: tagAccounts, access: AccessAccount,
+			summary: "Delete an account (ADMIN only); with cascade=true, its clients, projects, licenses and seats too",
+			about: "The last ADMIN is never deleted. An account that owns clients stays unless cascade is true, which deletes them in one transaction. " +
+				"The account's login tokens end with it.",
+			handler: reply(s.deleteUser), query: []param{cascadeParam},
+			errors: []failure{forbidden("Forbidden"), notFound("User not found"),
+				conflict("An installation needs at least one ADMIN", "User has clients; delete them first or pass ?cascade=true")}},
+		{pattern: "POST /auth/refresh", id: "refreshToken", tag: tagAccounts, access: AccessAccount,
+			summary: "A fresh login token for the holder of a valid one",
+			about:   "An active session goes on; an idle one ends when its token expires.",
+			handler: reply(s.refresh)},
+		{pattern: "POST /auth/logout-all", id: "logoutEverywhere", tag: tagAccounts, access: AccessAccount,
+			summary: "End every login token of the caller, on every server, the one sent included",
+			handler: reply(s.logoutAll)},
 
-	// Licenses (SPEC §5).
-	m.HandleFunc("POST /license/create", s.authed(s.handleCreateLicense))
-	m.HandleFunc("GET /license", s.authed(s.handleListLicenses))
-	m.HandleFunc("GET /license/me", s.authed(s.handleLicenseMe))
-	m.HandleFunc("GET /license/user/{id}", s.authed(s.handleLicenseUser))
-	m.HandleFunc("GET /license/{key}", s.authed(s.handleGetLicense))
-	m.HandleFunc("PATCH /license/revoke/{key}", s.authed(s.handleToggleRevoke))
-	m.HandleFunc("POST /license/renew/{key}", s.authed(s.handleRenewLicense))
-	m.HandleFunc("PATCH /license/renew/{key}", s.authed(s.handleRenewLicense)) // KeyBox's newer servers
-	m.HandleFunc("PATCH /license/{key}", s.authed(s.handlePatchLicense))
-	m.HandleFunc("DELETE /license/{key}/activations/{activationId}", s.authed(s.handleRemoveActivation))
+		// Signing in through a provider: the browser's round trip, then a
+		// one-time code that the dashboard exchanges for a login token.
+		{pattern: "GET /auth/providers", id: "listSignInProviders", tag: tagAccounts, access: AccessPublic,
+			summary: "The sign-in providers configured, for the login page's buttons (none when empty)",
+			handler: reply(s.providers)},
+		googleStart, googleBack, oidcStart, oidcBack,
+		{pattern: "POST /auth/exchange", id: "exchangeSignInCode", tag: tagAccounts, access: AccessPublic,
+			summary: "A login token for the one-time code of a sign-in through a provider",
+			about:   "The code is valid for 60 seconds, once. The answer is a successful login's.",
+			handler: reply(s.exchange), required: []string{"code"},
+			errors: []failure{badRequest("Code is required"), unauthorized("Invalid or expired sign-in code")}},
 
-	// Public license API (SPEC §7): called by shipped applications, no JWT.
-	m.HandleFunc("POST /validate", s.handleValidate)
-	m.HandleFunc("POST /validate/activate", s.handleActivate)
-	m.HandleFunc("POST /validate/deactivate", s.handleDeactivate)
-	m.HandleFunc("POST /validate/checkout", s.handleCheckout)
-	m.HandleFunc("POST /validate/heartbeat", s.handleHeartbeat)
-	m.HandleFunc("GET /validate/public-keys", s.handlePublicKeys)
-	m.HandleFunc("POST /license/{$}", s.handleValidate)
-	m.HandleFunc("POST /license/activate", s.handleActivate)
+		// Clients: a developer's customers.
+		{pattern: "POST /clients", id: "createClient", tag: tagClients, access: AccessWrite, status: http.StatusCreated,
+			summary: "Record a client",
+			handler: reply(s.createClient), required: []string{"name", "email"},
+			errors: []failure{badRequest("Client name required", "Client email required"), invalidFields,
+				conflictOn("Client with this email already exists")}},
+		{pattern: "GET /clients", id: "listClients", tag: tagClients, access: AccessRead,
+			summary: "The caller's clients, newest first",
+			handler: reply(s.listClients), query: listParams("name or email"),
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message)}},
+		{pattern: "GET /clients/{id}", id: "getClient", tag: tagClients, access: AccessRead,
+			summary: "One client",
+			handler: reply(s.getClient),
+			errors:  []failure{notFound("Client not found")}},
+		{pattern: "PATCH /clients/{id}", id: "updateClient", tag: tagClients, access: AccessWrite,
+			summary: "Change a client's name or email",
+			handler: reply(s.updateClient),
+			errors: []failure{badRequest("Client name required", "Client email required"), invalidFields,
+				notFound("Client not found"), conflictOn("Client with this email already exists")}},
+		{pattern: "DELETE /clients/{id}", id: "deleteClient", tag: tagClients, access: AccessWrite,
+			summary: "Delete a client; with cascade=true, its projects, licenses and seats too",
+			handler: reply(s.deleteClient), query: []param{cascadeParam},
+			errors: []failure{notFound("Client not found"),
+				conflict("Client has projects; delete them first or pass ?cascade=true")}},
 
-	// Dashboard (SPEC §6).
-	m.HandleFunc("GET /dashboard", s.authed(s.handleDashboard))
-	m.HandleFunc("GET /dashboard/stats", s.authed(s.handleStats))
+		// Projects: the products a client bought.
+		{pattern: "POST /projects/createProject", id: "createProjectWithLicense", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
+			summary: "A project and its first license, in one transaction",
+			about:   "With policy, the project's policy; the first license is issued under it.",
+			handler: reply(s.createProjectWithLicense), required: []string{"clientId", "projectName", "services"},
+			errors: []failure{badRequest("Client ID & Project name required", "Invalid duration", "At least one service is required"),
+				invalidFields, notFound("Client not found")}},
+		{pattern: "POST /projects", id: "createProject", tag: tagProjects, access: AccessWrite, status: http.StatusCreated,
+			summary: "A project without a license",
+			handler: reply(s.createProject), required: []string{"clientId", "name"},
+			errors: []failure{badRequest("Client ID & Project name required"), invalidFields, notFound("Client not found")}},
+		{pattern: "GET /projects", id: "listProjects", tag: tagProjects, access: AccessRead,
+			summary: "The caller's projects, newest first",
+			handler: reply(s.listProjects),
+			query:   append([]param{{"clientId", "string", "Only this client's projects."}}, listParams("name")...),
+			errors:  []failure{badRequest(licensing.ErrInvalidPaging.Message)}},
+		{pattern: "GET /projects/{id}", id: "getProject", tag: tagProjects, access: AccessRead,
+			summary: "One project",
+			handler: reply(s.getProject),
+			errors:  []failure{notFound("Project not found")}},
+		{pattern: "PATCH /projects/{id}", id: "renameProject", tag: tagProjects, access: AccessWrite,
+			summary: "Rename a project",
+			handler: reply(s.renameProject), required: []string{"name"},
+			errors: []failure{badRequest("Project name required"), invalidFields, notFound("Project not found")}},
+		{pattern: "DELETE /projects/{id}", id: "deleteProject", tag: tagProjects, access: AccessWrite,
+			summary: "Delete a project; with cascade=true, its licenses and seats too",
+			handler: reply(s.deleteProject), query: []param{cascadeParam},
+			errors: []failure{notFound("Project not found"),
+				conflict("Project has licenses; delete them first or pass ?cascade=true")}},
+		{pattern: "GET /projects/{id}/policy", id: "getProjectPolicy", tag: tagProjects, access: AccessRead,
+			summary: "A project's policy: the defaults its new licenses copy",
+			handler: reply(s.getPolicy),
+			errors:  []failure{notFound("Project not found")}},
+		{pattern: "PATCH /projects/{id}/policy", id: "updateProjectPolicy", tag: tagProjects, access: AccessWrite,
+			summary: "Change a project's policy: only the members sent",
+			about:   "Licenses issued before keep their own settings. Each wrong member is named in one Validation error, and nothing changes.",
+			handler: reply(s.patchPolicy),
+			errors:  []failure{invalidFields, notFound("Project not found")}},
 
-	// The event log and webhooks.
-	m.HandleFunc("GET /events", s.authed(s.handleListEvents))
-	m.HandleFunc("POST /webhooks", s.authed(s.handleCreateWebhook))
-	m.HandleFunc("GET /webhooks", s.authed(s.handleListWebhooks))
-	m.HandleFunc("GET /webhooks/{id}", s.authed(s.handleGetWebhook))
-	m.HandleFunc("PATCH /webhooks/{id}", s.authed(s.handleUpdateWebhook))
-	m.HandleFunc("DELETE /webhooks/{id}", s.authed(s.handleDeleteWebhook))
-	m.HandleFunc("GET /webhooks/{id}/deliveries", s.authed(s.handleListDeliveries))
-	m.HandleFunc("POST /webhooks/{id}/test", s.authed(s.handleTestWebhook))
+		// Licenses: keys issued for a project.
+		{pattern: "POST /license/create", id: "createLicense", tag: tagLicenses, access: AccessWrite, status: http.StatusCreated,
+			summary: "Issue a PENDING license for a project",
+			about: "The project's policy, overridden by the members sent. " +
+				"The key is generated unless one is imported in key; its clock starts at the first activation.",
+			handler: reply(s.createLicense), required: []string{"clientId", "projectId"},
+			errors: []failure{
+				badRequest("Invalid duration", "Client & Project required", "At least one service is required",
+					"Invalid maxMachines: use an integer from 1 to 1000",
+					"Invalid license key: use 4 to 128 printable characters without spaces",
+					"Invalid productName: use a string of at most 200 characters"),
+				invalidFields, notFound("Client not found", "Project not found"), conflictOn("License key already exists"), rateLimited,
+			}},
+		{pattern: "GET /license", id: "listLicenses", tag: tagLicenses, access: AccessRead,
+			summary: "The caller's licenses, newest first, with their status now",
+			handler: reply(s.listLicenses),
+			query: append([]param{
+				{"clientId", "string", "Only this client's licenses."},
+				{"projectId", "string", "Only this project's licenses."},
+				{"status", "string", "Only the licenses in this status now: PENDING, ACTIVE, EXPIRED or REVOKED."},
+			}, listParams("key")...),
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message, "Invalid status: use PENDING, ACTIVE, EXPIRED or REVOKED")}},
+		{pattern: "GET /license/me", id: "getMyLicenseCount", tag: tagLicenses, access: AccessRead,
+			summary: "The caller's account and the number of its licenses",
+			handler: reply(s.myLicenses)},
+		{pattern: "GET /license/user/{id}", id: "getUserLicenseCount", tag: tagLicenses, access: AccessRead,
+			summary: "An account and the number of its licenses: one's own, or any for an ADMIN",
+			handler: reply(s.userLicenseCount),
+			errors:  []failure{notFound("User not found")}},
+		{pattern: "GET /license/{key}", id: "getLicense", tag: tagLicenses, access: AccessRead,
+			summary: "One license, with its status now and its seats",
+			handler: reply(s.getLicense),
+			errors:  []failure{notFound("License not found")}},
+		{pattern: "PATCH /license/revoke/{key}", id: "toggleLicenseRevocation", tag: tagLicenses, access: AccessWrite,
+			summary: "Revoke a license, or restore a revoked one",
+			about:   "A restored license is ACTIVE again, or PENDING if it was never activated. An expired license is renewed instead.",
+			handler: reply(s.toggleRevoke),
+			errors: []failure{notFound("License not found"),
+				conflict("Expired license cannot be toggled; renew it instead")}},
+		renew,
+		renew.alias("PATCH /license/renew/{key}", "renewLicensePatch", "Add months to a license: the method of KeyBox's newer servers, the same as POST"),
+		{pattern: "PATCH /license/{key}", id: "updateLicense", tag: tagLicenses, access: AccessWrite,
+			summary: "Change a license's duration (before activation), seats, services, product, machine id requirement, lease, entitlements or metadata",
+			about:   "Members not sent stay as they are; each one sent overrides, for this license, what its project's policy gave it.",
+			handler: reply(s.updateLicense),
+			errors: []failure{
+				badRequest("Invalid duration", "Invalid maxMachines: use an integer from 1 to 1000", "At least one service is required",
+					"Invalid productName: use a string of at most 200 characters"),
+				invalidFields, notFound("License not found"),
+				conflictOn("maxMachines is below the seats in use; free a seat first", "License has been activated; renew it to change its duration"),
+			}},
+		{pattern: "DELETE /license/{key}/activations/{activationId}", id: "removeActivation", tag: tagLicenses, access: AccessWrite,
+			summary: "Free a seat (a customer's lost laptop)",
+			handler: reply(s.removeActivation),
+			errors:  []failure{notFound("License not found", "Activation not found")}},
 
-	// The web dashboard: one page and its assets; browsers asking for / are
-	// sent there (handleRoot).
-	m.Handle("GET /app/", dashboardHeaders(web.Handler()))
-	m.Handle("GET /app", http.RedirectHandler(web.Path, http.StatusMovedPermanently))
+		// The license API, called by shipped applications: no login token,
+		// the key is the credential.
+		validate,
+		validate.alias("POST /license/{$}", "validateLicenseAlias", "Validate a key: the path of KeyBox's older SDKs, the same as POST /validate"),
+		activate,
+		activate.alias("POST /license/activate", "activateLicenseAlias", "Activate a key: the path of KeyBox's older SDKs, the same as POST /validate/activate"),
+		{pattern: "POST /validate/deactivate", id: "deactivateLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Release this machine's seat; the license stays active",
+			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired, records: true,
+			envelope: successFalse,
+			errors: []failure{badRequest("License key is required", "Machine ID is required"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited}},
+		{pattern: "POST /validate/heartbeat", id: "sendHeartbeat", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "Renew this machine's lease on a floating seat",
+			about:   "The body is validate's. A seat of a license with a lease stays taken while its machine sends these (or validates) more often than the lease; one that lapsed must be activated again.",
+			handler: writes[licensing.Check, heartbeatAnswer](s.handleHeartbeat), required: keyRequired,
+			envelope: successFalse,
+			errors: []failure{badRequest("License key is required", "Machine ID is required"),
+				forbidden("License has been revoked", "License has expired", "License key is not valid for this product"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited}},
+		{pattern: "POST /validate/checkout", id: "checkoutLicense", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "A signed license file for a machine holding a seat, to run offline",
+			handler: writes[licensing.CheckoutInput, checkoutAnswer](s.handleCheckout), required: []string{"key", "machineId"},
+			envelope: successFalse,
+			errors: []failure{
+				badRequest("License key is required", "Machine ID is required", "Invalid ttl: use whole seconds from 60 to 31536000"),
+				forbidden("License has been revoked", "License has expired", "License key is not valid for this product"),
+				notFound("License not found", "License is not activated on this machine"), rateLimited,
+			}},
+		{pattern: "GET /validate/public-keys", id: "listPublicKeys", tag: tagLicenseAPI, access: AccessPublic,
+			summary: "The keys that verify license files and signed answers (cacheable)",
+			handler: writes[none, publicKeys](s.handlePublicKeys)},
+
+		// Dashboard.
+		{pattern: "GET /dashboard", id: "getDashboard", tag: tagDashboard, access: AccessRead,
+			summary: "The caller's clients, their projects and licenses, as a tree",
+			about:   "clientId may also come as a JSON body {\"clientId\"}, as KeyBox's dashboard sends it.",
+			handler: writes[none, dashboardAnswer](s.handleDashboard),
+			query:   []param{{"clientId", "string", "Only this client's tree."}},
+			errors:  []failure{badRequest("Invalid JSON body"), notFound("Client not found")}},
+		{pattern: "GET /dashboard/stats", id: "getDashboardStats", tag: tagDashboard, access: AccessRead,
+			summary: "Licenses by status, those expiring within 30 days, and validations per day for 30 days",
+			handler: reply(s.stats)},
+
+		// The event log and webhooks.
+		{pattern: "GET /events", id: "listEvents", tag: tagEvents, access: AccessRead,
+			summary: "The caller's events, newest first",
+			about: "Every change of state is an event, recorded in the transaction that made it. " +
+				"An ADMIN also sees the installation's own events (signing keys, deleted accounts).",
+			handler: reply(s.listEvents),
+			query: []param{
+				{"type", "string", "Only events of this type (license.revoked) or family (license.*)."},
+				{"subject", "string", "Only events about the object with this id."},
+				{"since", "string", "Only events at or after this RFC 3339 time."},
+				{"page", "integer", "The page, from 1."},
+				{"limit", "integer", "Events per page, 1 to 100 (20 when absent)."},
+			},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message), invalidFields}},
+		{pattern: "POST /webhooks", id: "createWebhook", tag: tagEvents, access: AccessWrite, status: http.StatusCreated,
+			summary: "Add a webhook: an endpoint that receives the caller's events",
+			about: "Each delivery is signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature) with the secret, " +
+				"which this answer shows once. Deliveries are retried for 3 days; an endpoint failing for 3 days is turned off.",
+			handler: reply(s.createWebhook), required: []string{"url", "events"},
+			errors: []failure{invalidFields, conflict("An account may have at most 20 webhooks")}},
+		{pattern: "GET /webhooks", id: "listWebhooks", tag: tagEvents, access: AccessRead,
+			summary: "The caller's webhooks, oldest first",
+			handler: reply(s.listWebhooks)},
+		{pattern: "GET /webhooks/{id}", id: "getWebhook", tag: tagEvents, access: AccessRead,
+			summary: "One webhook",
+			handler: reply(s.getWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+		{pattern: "PATCH /webhooks/{id}", id: "updateWebhook", tag: tagEvents, access: AccessWrite,
+			summary: "Change a webhook, or turn it off or on",
+			handler: reply(s.updateWebhook),
+			errors:  []failure{invalidFields, notFound("Webhook not found")}},
+		{pattern: "DELETE /webhooks/{id}", id: "deleteWebhook", tag: tagEvents, access: AccessWrite,
+			summary: "Delete a webhook and its deliveries",
+			handler: reply(s.deleteWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+		{pattern: "GET /webhooks/{id}/deliveries", id: "listWebhookDeliveries", tag: tagEvents, access: AccessRead,
+			summary: "A webhook's deliveries, newest first, each with its attempts",
+			handler: reply(s.listDeliveries),
+			query: []param{
+				{"page", "integer", "The page, from 1."},
+				{"limit", "integer", "Deliveries per page, 1 to 100 (20 when absent)."},
+			},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message), notFound("Webhook not found")}},
+		{pattern: "POST /webhooks/{id}/test", id: "testWebhook", tag: tagEvents, access: AccessWrite, status: http.StatusAccepted,
+			summary: "Queue a test message (type webhook.test) to a webhook, on or off",
+			handler: reply(s.testWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+
+		// The web dashboard: one page and its assets; browsers asking for /
+		// are sent there (handleRoot).
+		{pattern: "GET /app/", page: true, handler: serves(dashboardHeaders(web.Handler()))},
+		{pattern: "GET /app", page: true, handler: serves(http.RedirectHandler(web.Path, http.StatusMovedPermanently))},
+	}
 }
 
-// routeList registers handlers and remembers their patterns.
-type routeList struct{ s *Server }
+// Parts that several entries share.
+var (
+	keyRequired  = []string{"key"}
+	cascadeParam = param{"cascade", "boolean", "true deletes what it holds as well, in one transaction."}
+)
 
-func (l routeList) HandleFunc(pattern string, h http.HandlerFunc) { l.Handle(pattern, h) }
-
-func (l routeList) Handle(pattern string, h http.Handler) {
-	l.s.patterns = append(l.s.patterns, pattern)
-	l.s.mux.Handle(pattern, h)
+// signInRoutes are the two routes of signing in through provider id (name
+// in summaries, goName in operationIds): the start, which sends the browser
+// to the provider, and the callback, where the provider sends it back. Both
+// answer 302, a failure included: the browser always lands somewhere.
+func (s *Server) signInRoutes(id, goName, name string) (start, callback route) {
+	start = route{pattern: "GET /auth/" + id, id: "signInWith" + goName, tag: tagAccounts, access: AccessPublic,
+		status:  http.StatusFound,
+		summary: "Sign in with " + name + ": the browser goes to the provider",
+		about: "The authorization code flow with state, nonce and PKCE; its state is kept in a short-lived, sealed, HttpOnly cookie. " +
+			"When the provider is not configured or cannot be reached, the browser goes to the dashboard's login page with #/login?error=<reason>.",
+		handler: writes[none, browserRedirect](s.signInStart(id))}
+	callback = route{pattern: "GET /auth/" + id + "/callback", id: "finish" + goName + "SignIn", tag: tagAccounts, access: AccessPublic,
+		status:  http.StatusFound,
+		summary: "Where " + name + " sends the browser back: to the dashboard, signed in or with a reason",
+		about: "Verifies the ID token (signature, issuer, audience, expiry, nonce), then finds, links or creates the account, and sends the browser to the dashboard " +
+			"with a one-time code in the URL's fragment (#/signin?code=…), never a token. Any failure sends it to #/login?error=<reason> " +
+			"(cancelled, refused, expired, state, token, unavailable, not_configured, signup_closed, email_in_use, email_missing, failed).",
+		handler: writes[none, browserRedirect](s.signInCallback(id)), records: true,
+		query: []param{
+			{"code", "string", "The provider's authorization code."},
+			{"state", "string", "The flow's state, as the provider returns it."},
+			{"error", "string", "The provider's refusal, instead of a code."},
+		}}
+	return start, callback
 }
 
-// Routes returns every registered pattern, e.g. "GET /clients/{id}", so that
-// tests can check that each one is covered.
-func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+// alias is the route under another pattern, which other KeyBox clients call.
+func (rt route) alias(pattern, id, summary string) route {
+	rt.pattern, rt.id, rt.summary = pattern, id, summary
+	return rt
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/signin"
 )
 
-// DefaultBodyLimit bounds request bodies (SPEC §1).
+// DefaultBodyLimit bounds request bodies: 1 MiB, far above any real request.
 const DefaultBodyLimit = 1 << 20
 
 // Config holds the server's dependencies and settings.
@@ -29,7 +29,7 @@ type Config struct {
 	// CORSOrigins may call the management API from a browser; "*" for any.
 	// The public license API allows every origin.
 	CORSOrigins []string
-	// RateLimits are SPEC §7's limits; nil turns them off.
+	// RateLimits are the public API's and login's limits; nil turns them off.
 	RateLimits *RateLimits
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -50,7 +50,7 @@ type Server struct {
 	bodyLimit int64
 	cors      map[string]bool
 	mux       *http.ServeMux
-	patterns  []string
+	table     []route
 	words     map[string]bool // literal path segments of the routes, for logs
 	limits    *limiters
 	trusted   []netip.Prefix
@@ -80,8 +80,11 @@ func New(cfg Config) (*Server, error) {
 	for _, o := range cfg.CORSOrigins {
 		s.cors[o] = true
 	}
-	s.routes()
-	s.words = pathWords(s.patterns)
+	if _, err := openAPI(); err != nil {
+		return nil, err
+	}
+	s.register(s.routes())
+	s.words = pathWords(s.Routes())
 	return s, nil
 }
 
@@ -96,7 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("requestId", rw.id), slog.Any("panic", p))
 			if !rw.wroteHeader {
-				s.fail(rw, r, errors.New("panic"))
+				s.answerError(rw, r, bare, errors.New("panic"))
 			}
 		}
 		d := time.Since(start)
@@ -109,7 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > s.bodyLimit {
-		s.fail(rw, r, errBodyTooLarge)
+		s.answerError(rw, r, bare, errBodyTooLarge)
 		return
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, s.bodyLimit)
@@ -118,12 +121,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route dispatches to the mux in one lookup. When no route matches, the
 // mux answers 404 or 405 in plain text; the response writer replaces that
-// answer with SPEC's JSON (keeping the mux's Allow header).
+// answer with JSON, as every answer is (keeping the mux's Allow header).
 func (s *Server) route(rw *responseWriter, r *http.Request) {
 	rw.routed = r
-	if s.refuseNonText(rw, r) {
-		return
-	}
 	s.mux.ServeHTTP(rw, r)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/signin"
 )
@@ -31,22 +32,28 @@ const (
 	reasonFailed       = "failed"
 )
 
+// browserRedirect is the answer of a route that sends the browser on: 302
+// with Location, and no body.
+type browserRedirect struct{}
+
 // signInStart sends the browser to provider id to sign in.
-func (s *Server) signInStart(id string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signInStart(id string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
 		start, err := s.signin.Begin(r.Context(), id, s.callbackURL(r, id))
 		if err != nil {
 			s.signInFailed(w, r, id, err)
-			return
+			return nil
 		}
 		http.SetCookie(w, s.flow(r, start.Flow, int(signin.FlowTTL.Seconds())))
 		redirect(w, start.AuthURL)
+		return nil
 	}
 }
 
-// signInCallback finishes a flow with provider id.
-func (s *Server) signInCallback(id string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// signInCallback finishes a flow with provider id. Every outcome is a
+// redirect, to the dashboard signed in or to its login page with a reason.
+func (s *Server) signInCallback(id string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
 		var sealed string
 		if c, err := r.Cookie(flowCookie); err == nil {
 			sealed = c.Value
@@ -62,9 +69,10 @@ func (s *Server) signInCallback(id string) http.HandlerFunc {
 		}
 		if err != nil {
 			s.signInFailed(w, r, id, err)
-			return
+			return nil
 		}
 		redirect(w, s.dashboardURL(r, "#/signin?code="+url.QueryEscape(code)))
+		return nil
 	}
 }
 
@@ -90,33 +98,40 @@ func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, id string,
 	redirect(w, s.dashboardURL(r, "#/login?error="+reason))
 }
 
-// handleExchange trades a one-time sign-in code for a login token; the
-// answer is a successful login's.
-func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Code licensing.Text `json:"code"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sess, err := s.svc.ExchangeSignInCode(r.Context(), in.Code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"message": "Login successful", "token": sess.Token, "userId": sess.User.ID, "role": sess.User.Role,
-	})
+// signInCode is the body of POST /auth/exchange.
+type signInCode struct {
+	Code licensing.Text `json:"code" doc:"The one-time code from the URL's fragment (#/signin?code=…)."`
 }
 
-// handleProviders lists the configured providers for the login page.
-func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
-	list := []map[string]string{}
+// exchange trades a one-time sign-in code for a login token; the answer is
+// a successful login's.
+func (s *Server) exchange(r *http.Request, _ keybox.User, in signInCode) (loginAnswer, error) {
+	sess, err := s.svc.ExchangeSignInCode(r.Context(), in.Code)
+	return loginAnswer{Message: "Login successful", Token: sess.Token, UserID: sess.User.ID, Role: sess.User.Role}, err
+}
+
+// signInProviders lists the configured providers.
+type signInProviders struct {
+	Providers []signInProvider `json:"providers"`
+}
+
+// signInProvider is a button of the login page.
+type signInProvider struct {
+	ID   providerID `json:"id"`
+	Name string     `json:"name" doc:"The button's label: Sign in with <name>."`
+	URL  string     `json:"url" doc:"Where the button sends the browser: /auth/<id>."`
+}
+
+// providerID names a sign-in provider in its routes.
+type providerID string
+
+// providers lists the configured providers for the login page.
+func (s *Server) providers(*http.Request, keybox.User, none) (signInProviders, error) {
+	list := []signInProvider{}
 	for _, p := range s.signin.Providers() {
-		list = append(list, map[string]string{"id": p.ID, "name": p.Name, "url": "/auth/" + p.ID})
+		list = append(list, signInProvider{ID: providerID(p.ID), Name: p.Name, URL: "/auth/" + p.ID})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"providers": list})
+	return signInProviders{Providers: list}, nil
 }
 
 // callbackURL is where provider id sends the browser back: under the

@@ -12,37 +12,25 @@ import (
 )
 
 // Text that is not valid UTF-8 or holds NUL is refused where it comes in:
-// in the path and the query string before the request is routed, and in a
-// JSON body as it is decoded. The engines disagree about such text
+// in the path and the query string as soon as the request is routed, and in
+// a JSON body as it is decoded. The engines disagree about such text
 // (PostgreSQL rejects it, SQLite keeps it and gives back something else), so
 // none of it may reach a store, and no handler needs to think about it.
 
-// refuseNonText answers 400 "Validation error", naming the path parameter or
-// query parameter, when the request's path or query string is not text. It
-// returns false, having answered nothing, when both are text or when no route
-// matches (the mux then answers 404 or 405). The public license API reads
-// nothing from the query string, so its query string is not looked at.
-func (s *Server) refuseNonText(w http.ResponseWriter, r *http.Request) bool {
-	name := ""
+// nonText names what in the path or the query string of r, a request that
+// matched a route, is not text: the path parameter or query parameter that
+// holds it, or "path" or "query"; "" when both are text. The route's adapter
+// answers a name with 400 "Validation error" before anything else. The
+// public license API reads nothing from the query string, so its routes
+// pass checkQuery false and their query string is not looked at.
+func nonText(r *http.Request, checkQuery bool) string {
 	switch {
 	case !licensing.IsText(r.URL.Path):
-		name = "path"
-	case r.URL.RawQuery != "" && !isPublicPath(r.URL.Path):
-		name = nonTextParam(r.URL.RawQuery)
+		return nonTextSegment(r.Pattern, r.URL.EscapedPath())
+	case checkQuery && r.URL.RawQuery != "":
+		return nonTextParam(r.URL.RawQuery)
 	}
-	if name == "" {
-		return false
-	}
-	_, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		return false
-	}
-	if name == "path" {
-		name = nonTextSegment(pattern, r.URL.EscapedPath())
-	}
-	r.Pattern = pattern // for the log and /metrics
-	s.fail(w, r, validationError(name, licensing.ReasonNotText))
-	return true
+	return ""
 }
 
 // nonTextParam returns the name of the first query parameter whose value is

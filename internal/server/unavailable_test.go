@@ -52,7 +52,7 @@ func holdConnection(t *testing.T, store keybox.Store) (release func()) {
 	return release
 }
 
-// wantUnavailable checks SPEC-style 503 answers: a JSON message, a
+// wantUnavailable checks a 503 answer as every route gives it: a JSON message, a
 // Retry-After, and the public API's "success": false where it has one.
 func wantUnavailable(t *testing.T, r response, public bool) {
 	t.Helper()
