@@ -40,6 +40,10 @@ type Store interface {
 	GiveBackRate(ctx context.Context, key string, ends time.Time) error
 	// PruneRates deletes the windows closed at now and returns how many.
 	PruneRates(ctx context.Context, now time.Time) (int, error)
+	// TouchAPIToken sets the token's LastUsedAt to at, only when it was
+	// last used before ifBefore (or never): of several servers marking the
+	// same token within a minute, one writes.
+	TouchAPIToken(ctx context.Context, id string, at, ifBefore time.Time) error
 	// LapsedLeases returns, in key order, the keys of at most limit licenses
 	// with a lease (LeaseSeconds > 0) that hold a seat whose machine was
 	// last heard from (ActivatedAt or LastValidatedAt, the later) at least
@@ -106,6 +110,11 @@ type Queries interface {
 	// Deliveries returns one page of a webhook's deliveries, newest first,
 	// each with its attempts, and how many there are.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+	// APITokenByHash returns the API token whose secret has this hash, and
+	// its owner, in one indexed read; NotFound when there is none.
+	APITokenByHash(ctx context.Context, hash string) (APIToken, User, error)
+	// APITokens returns the owner's API tokens, newest first.
+	APITokens(ctx context.Context, ownerID string) ([]APIToken, error)
 }
 
 // Tx is a read-write transaction.
@@ -211,6 +220,14 @@ type Tx interface {
 	FinishAttempt(ctx context.Context, d Delivery, a DeliveryAttempt) (bool, error)
 	// FailDeliveries gives up the pending deliveries of a webhook.
 	FailDeliveries(ctx context.Context, webhookID string, at Time) error
+	// CreateAPIToken stores an API token (its hash, never its secret); a
+	// hash already stored is a Conflict. Deleting the owner deletes it.
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	// DeleteAPIToken deletes one of the owner's API tokens; NotFound when
+	// the owner has none with this id.
+	DeleteAPIToken(ctx context.Context, ownerID, id string) error
+	// DeleteAPITokens deletes every API token of the owner and returns how many.
+	DeleteAPITokens(ctx context.Context, ownerID string) (int, error)
 }
 
 // Page selects a window of a list. A zero Limit means every row.

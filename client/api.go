@@ -1,7 +1,8 @@
 // Package client is the Go SDK of KeyBox. It has three parts:
 //
-//   - Client, the management API: accounts, clients, projects,
-//     licenses and the dashboard, for scripts, back offices and the keybox CLI;
+//   - Client, the management API: accounts, API tokens, clients, projects,
+//     licenses and the dashboard, for scripts, back offices and the keybox CLI
+//     (with a login token or an API token, Options.Token);
 //   - LicenseClient, the public license API that a shipped
 //     application calls to activate, validate and deactivate its key;
 //   - Guard, which keeps a net/http application's license checked and answers
@@ -41,7 +42,10 @@ const maxAnswer = 256 << 20
 // Options configure a Client. The zero value talks to the server without a
 // token, with a DefaultTimeout client.
 type Options struct {
-	// Token is a login token (see Client.Login).
+	// Token is the credential sent as "Authorization: Bearer": a login
+	// token (see Client.Login), or an API token (kbx_…, see CreateToken),
+	// which scripts and integrations use instead of a password. An API
+	// token does not expire unless it was made to, and is never refreshed.
 	Token string
 	// HTTPClient sends the requests: bring one for proxies, custom TLS or
 	// tracing. A client with DefaultTimeout when nil.
@@ -71,14 +75,14 @@ func New(baseURL string, opts Options) (*Client, error) {
 	return &Client{base: base, http: httpClient(opts.HTTPClient), ua: orDefault(opts.UserAgent, userAgent), token: opts.Token}, nil
 }
 
-// Token returns the login token the client sends.
+// Token returns the token the client sends: a login token or an API token.
 func (c *Client) Token() string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.token
 }
 
-// SetToken changes the login token the client sends; Login calls it.
+// SetToken changes the token the client sends; Login calls it.
 func (c *Client) SetToken(token string) {
 	c.mu.Lock()
 	c.token = token

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
@@ -116,6 +117,37 @@ func TestManagementEndToEnd(t *testing.T) {
 		if renamed.Name != "Acme Corp" || renamed.Email != "billing@acme.example" {
 			t.Fatalf("got %+v, want the name changed and the email kept", renamed)
 		}
+
+		// API tokens: made with a login, the secret shown once, acting as
+		// their owner within their scope until revoked.
+		made := must[client.NewToken](t)(ada.CreateToken(ctx, client.TokenInput{Name: "billing", Scope: keybox.ScopeRead,
+			ExpiresAt: kb.Clock.Now().Add(24 * time.Hour)}))
+		if !strings.HasPrefix(made.Token, keybox.APITokenPrefix) || made.APIToken.Scope != keybox.ScopeRead ||
+			!made.APIToken.ExpiresAt.Equal(kb.Clock.Now().Add(24*time.Hour)) || made.APIToken.OwnerID != me.ID {
+			t.Fatalf("got token %+v", made)
+		}
+		script := must[*client.Client](t)(client.New(kb.URL, client.Options{Token: made.Token}))
+		if got := must[client.ClientList](t)(script.Clients(ctx, client.ListOptions{})); got.Total != 2 {
+			t.Fatalf("the read token lists %d clients, want ada's 2", got.Total)
+		}
+		_, err = script.CreateClient(ctx, client.ClientInput{Name: "Initech", Email: "it@initech.example"})
+		wantAPIError(t, err, 403, "Token scope does not allow this")
+		_, err = script.CreateToken(ctx, client.TokenInput{Name: "another", Scope: keybox.ScopeWrite})
+		wantAPIError(t, err, 403, "Token scope does not allow this")
+		_, err = ada.CreateToken(ctx, client.TokenInput{Name: "ci", Scope: "admin"})
+		if e := wantAPIError(t, err, 400, "Validation error"); e.Errors["scope"] == "" {
+			t.Fatalf("got errors %v, want scope's reason", e.Errors)
+		}
+		tokens := must[[]keybox.APIToken](t)(ada.Tokens(ctx))
+		if len(tokens) != 1 || tokens[0].ID != made.APIToken.ID || tokens[0].LastUsedAt.IsZero() {
+			t.Fatalf("got tokens %+v, want the one made, used", tokens)
+		}
+		wantAPIError(t, bob.RevokeToken(ctx, made.APIToken.ID), 404, "Token not found")
+		if err := ada.RevokeToken(ctx, made.APIToken.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = script.Clients(ctx, client.ListOptions{})
+		wantAPIError(t, err, 401, "Unauthorized")
 
 		// Projects.
 		site, first, err := ada.CreateProjectWithLicense(ctx, client.NewProjectWithLicense{

@@ -112,8 +112,8 @@ func (c *Client) UpdateUser(ctx context.Context, id string, in UserUpdate) (keyb
 
 // ChangePassword sets a new password for the logged-in account, which must
 // prove it knows the current one. Every earlier login token of the account
-// ends; the client carries on with the fresh token the server answers
-// (Token returns it, to keep).
+// ends, and every API token is revoked; the client carries on with the
+// fresh login token the server answers (Token returns it, to keep).
 func (c *Client) ChangePassword(ctx context.Context, current, password string) error {
 	in := map[string]string{"currentPassword": current, "password": password, "confirm_password": password}
 	var out struct {
@@ -144,6 +144,7 @@ func (c *Client) Refresh(ctx context.Context) (string, error) {
 
 // LogoutAll ends every login token of the account, on every server: other
 // devices and scripts, a token that may have leaked, and this client's own.
+// It revokes every API token of the account too.
 func (c *Client) LogoutAll(ctx context.Context) error {
 	if err := c.do(ctx, "POST", "/auth/logout-all", nil, nil, nil); err != nil {
 		return err

@@ -128,15 +128,14 @@ func ExampleLicenseClient() {
 // product and the license with the management API, and sends the key to
 // the customer.
 func Example_billingWebhook() {
-	keyboxURL, email, password := exampleAccount("billing")
+	// The back office's configuration: the server, and an API token of
+	// write scope made for it once (keybox tokens create --name billing
+	// --scope write), rather than a password that logins expire.
+	keyboxURL, token := exampleToken("billing")
 	ctx := context.Background()
 
-	// The back office's management client, logged in once at start.
-	kb, err := client.New(keyboxURL, client.Options{})
+	kb, err := client.New(keyboxURL, client.Options{Token: token})
 	if err != nil {
-		log.Fatal(err)
-	}
-	if _, err := kb.Login(ctx, email, password); err != nil {
 		log.Fatal(err)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/client"
 	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
@@ -42,18 +43,28 @@ func exampleLicense(name string) (keyboxURL, token, key string) {
 	return s.URL, token, key
 }
 
-// exampleAccount signs up a developer for one example.
-func exampleAccount(name string) (keyboxURL, email, password string) {
+// exampleToken signs up a developer for one example and makes an API token
+// of write scope, as the developer would once with keybox tokens create;
+// it returns the server's URL and the token's secret.
+func exampleToken(name string) (keyboxURL, token string) {
 	s := exampleServer()
 	kb, err := client.New(s.URL, client.Options{})
 	if err != nil {
 		panic(err)
 	}
-	email = name + "@vendor.example"
-	if _, err := kb.Signup(context.Background(), client.Signup{Name: name, Email: email, Password: servertest.Password}); err != nil {
+	ctx := context.Background()
+	email := name + "@vendor.example"
+	if _, err := kb.Signup(ctx, client.Signup{Name: name, Email: email, Password: servertest.Password}); err != nil {
 		panic(err)
 	}
-	return s.URL, email, servertest.Password
+	if _, err := kb.Login(ctx, email, servertest.Password); err != nil {
+		panic(err)
+	}
+	made, err := kb.CreateToken(ctx, client.TokenInput{Name: name, Scope: keybox.ScopeWrite})
+	if err != nil {
+		panic(err)
+	}
+	return s.URL, made.Token
 }
 
 // exampleTB is the testing.TB that servertest and storetest ask for, where

@@ -59,6 +59,9 @@ type session struct {
 	// kept is the kept login whose token the session sends, nil when the
 	// token comes from KEYBOX_TOKEN or there is none.
 	kept *credentials
+	// apiToken is set when KEYBOX_TOKEN holds an API token (kbx_…) rather
+	// than a login token: it is never refreshed, and its refusals say so.
+	apiToken bool
 }
 
 const defaultServer = "http://localhost:5000"
@@ -127,6 +130,10 @@ func (s *session) explain(err error) error {
 	switch {
 	case s.api != nil && unreachable(err) && !errors.As(err, &e):
 		return fmt.Errorf("cannot reach KeyBox at %s (%w); check --server or KEYBOX_SERVER", s.server, causeOf(err))
+	case errors.As(err, &e) && e.Status == http.StatusUnauthorized && s.apiToken:
+		return fmt.Errorf("%w; the API token in KEYBOX_TOKEN is unknown, expired or revoked", err)
+	case errors.As(err, &e) && e.Status == http.StatusForbidden && s.apiToken && e.Message == "Token scope does not allow this":
+		return fmt.Errorf("%w; KEYBOX_TOKEN holds an API token: changes need one of write scope, and account and token commands a login (unset KEYBOX_TOKEN, keybox login)", err)
 	case errors.As(err, &e) && e.Status == http.StatusUnauthorized && s.name != "keybox login":
 		return fmt.Errorf("%w; run keybox login", err)
 	case errors.As(err, &e) && e.Status >= 500:
@@ -203,6 +210,7 @@ func (s *session) connect(flagServer string) error {
 	s.server = firstOf(flagServer, strings.TrimSpace(s.getenv("KEYBOX_SERVER")), creds.Server, defaultServer)
 	s.server = strings.TrimSuffix(s.server, "/")
 	token := strings.TrimSpace(s.getenv("KEYBOX_TOKEN"))
+	s.apiToken = strings.HasPrefix(token, keybox.APITokenPrefix)
 	if token == "" && creds.Server == s.server && creds.Token != "" {
 		token, s.kept = creds.Token, &creds
 	}

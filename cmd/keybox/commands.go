@@ -62,6 +62,7 @@ func topics() []topic {
 		{name: "projects", aliases: []string{"project"}, section: throughAPI, cmds: projectCommands, summary: "What each client bought"},
 		{name: "licenses", aliases: []string{"license"}, section: throughAPI, cmds: licenseCommands, summary: "License keys and their seats"},
 		{name: "users", aliases: []string{"user"}, section: throughAPI, cmds: userCommands, summary: "The accounts of the installation"},
+		{name: "tokens", aliases: []string{"token"}, section: throughAPI, cmds: tokenCommands, summary: "API tokens for scripts and integrations (KEYBOX_TOKEN)"},
 		{name: "dashboard", section: throughAPI, cmds: dashboardCommand},
 		{name: "stats", section: throughAPI, cmds: statsCommand},
 		{name: "events", section: throughAPI, cmds: eventsCommand},

@@ -34,6 +34,9 @@ Global flags, before the command or among its own:
                         logged in to, else ` + defaultServer + `)
   -o, --output FORMAT   table (the default) or json
 
+Credentials: the login kept by keybox login, or KEYBOX_TOKEN: a login token, or
+an API token (kbx_…) made for a script with keybox tokens create.
+
 Exit codes:
   0  done
   1  the server refused the request (an HTTP 4xx answer other than 401), or a
@@ -42,7 +45,7 @@ Exit codes:
   3  the server cannot be reached (connection refused, unknown host, timeout,
      TLS) or failed (HTTP 5xx), or a database command cannot reach PostgreSQL:
      trying again later may succeed
-  4  not logged in, or the login is no longer valid (HTTP 401): keybox login
+  4  not logged in, or the login or API token is no longer valid (HTTP 401)
 
 Run "keybox help COMMAND" or "keybox COMMAND -h" for a command's flags.
 Configuration comes from the environment (KEYBOX_*, PORT); flags override it.

@@ -217,7 +217,8 @@ var whoamiCommand = []command{{
 var passwordCommand = []command{{
 	help: "Change your password. With --password-stdin, standard input holds the current\n" +
 		"password on the first line and the new one on the second; otherwise they come from\n" +
-		"the terminal, or from KEYBOX_PASSWORD and KEYBOX_NEW_PASSWORD.",
+		"the terminal, or from KEYBOX_PASSWORD and KEYBOX_NEW_PASSWORD. Every API token of\n" +
+		"your account is revoked with the old password (make new ones: keybox tokens create).",
 	setup: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
 		stdin := fs.Bool("password-stdin", false, "read both passwords from standard input")
 		return func(ctx context.Context, s *session, _ []string) error {
@@ -247,6 +248,9 @@ var refreshCommand = []command{{
 		"renewed in place; with KEYBOX_TOKEN the fresh token is printed, for the script to use.",
 	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
 		return func(ctx context.Context, s *session, _ []string) error {
+			if s.apiToken {
+				return errors.New("refresh: KEYBOX_TOKEN holds an API token, which is never refreshed: it works until it expires or is revoked")
+			}
 			token, err := s.api.Refresh(ctx)
 			if err != nil {
 				return err
@@ -264,7 +268,8 @@ var refreshCommand = []command{{
 
 var logoutAllCommand = []command{{
 	help: "End every login token of your account, everywhere, and forget the kept login. Every device and\n" +
-		"server is logged out (a lost laptop, a token that may have leaked), this one included.",
+		"server is logged out (a lost laptop, a token that may have leaked), this one included, and every\n" +
+		"API token of the account is revoked.",
 	setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
 		return func(ctx context.Context, s *session, _ []string) error {
 			if err := s.api.LogoutAll(ctx); err != nil {

@@ -48,9 +48,12 @@ func (s *Service) Refresh(ctx context.Context, caller keybox.User) (string, erro
 }
 
 // LogoutAll ends every login token of the caller, on every server, the one
-// the caller sent included.
+// the caller sent included, and revokes every API token of the account.
 func (s *Service) LogoutAll(ctx context.Context, caller keybox.User) error {
 	return s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		if err := s.revokeAPITokens(ctx, tx, ev, caller.ID, "logged out everywhere"); err != nil {
+			return err
+		}
 		if err := s.endSessions(ctx, tx, &caller); err != nil {
 			return err
 		}

@@ -328,8 +328,9 @@ type PasswordChange struct {
 
 // ChangePassword sets a new password for the caller, who must know the
 // current one; an account made through a sign-in provider, which has none,
-// sets its first without one. Every login token of the account ends with
-// the old password; the caller gets a fresh token to carry on with.
+// sets its first without one. Every login token and every API token of the
+// account ends with the old password; the caller gets a fresh login token to
+// carry on with.
 func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in PasswordChange) (string, error) {
 	hasPassword := caller.PasswordHash != ""
 	fields := []Text{in.Password, in.ConfirmPassword}
@@ -376,6 +377,9 @@ func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in Pas
 		}
 		u.PasswordHash, u.UpdatedAt = hash, s.now()
 		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := s.revokeAPITokens(ctx, tx, ev, u.ID, "password changed"); err != nil {
 			return err
 		}
 		if err := s.endSessions(ctx, tx, &u); err != nil {

@@ -16,18 +16,58 @@ var (
 	errInvalidTokenForm = &keybox.Error{Code: keybox.Unauthorized, Message: "Invalid token format"}
 )
 
-// authenticate returns the user whose login token r carries.
-func (s *Server) authenticate(r *http.Request) (keybox.User, error) {
+// errScopeRefused answers an API token calling a route its scope does not
+// reach (see Access.permits).
+var errScopeRefused = &keybox.Error{Code: keybox.Forbidden, Message: "Token scope does not allow this"}
+
+// caller is who a request authenticated as: a user, through a login token
+// or through one of their API tokens.
+type caller struct {
+	user keybox.User
+	// apiToken is the id of the API token the request carried; empty for
+	// a login token. This is where the event log finds a change's actor:
+	// a change made through an API token is the token's (actor type
+	// "token", this id), a change made through a login the user's.
+	apiToken string
+}
+
+// actor is who the caller's changes are recorded as made by.
+func (c caller) actor() keybox.Actor {
+	if c.apiToken != "" {
+		return keybox.Actor{Type: keybox.ActorToken, ID: c.apiToken}
+	}
+	return keybox.Actor{Type: keybox.ActorUser, ID: c.user.ID}
+}
+
+// authenticate returns who r authenticated as, with a login token or an API
+// token, for a route of access. An API token acts as its owner, and only on
+// the routes its scope permits: this is the one place scopes are enforced,
+// from the access each route declares in the table.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, access Access) (caller, error) {
 	header, ok := r.Header["Authorization"]
 	if !ok || len(header) == 0 {
-		return keybox.User{}, errNoToken
+		return caller{}, errNoToken
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(header[0]), " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return keybox.User{}, errInvalidTokenForm
+		return caller{}, errInvalidTokenForm
 	}
-	return s.svc.Authenticate(r.Context(), token)
+	if !licensing.IsAPIToken(token) {
+		u, err := s.svc.Authenticate(r.Context(), token)
+		return caller{user: u}, err
+	}
+	u, t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
+	if err != nil {
+		return caller{}, err
+	}
+	if rw, ok := w.(*responseWriter); ok {
+		rw.apiToken = t.ID // the access log names the token of every call it made
+	}
+	if !access.permits(t.Scope) {
+		return caller{}, errScopeRefused
+	}
+	return caller{user: u, apiToken: t.ID}, nil
 }
 
 // signupAnswer is the answer of POST /auth/signup.

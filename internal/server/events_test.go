@@ -300,3 +300,38 @@ func TestLapsedSeatEvents(t *testing.T) {
 		wantEvent(t, e.newestEvents(token, 1)[0], "activation.expired", "system", "", "activation", second, nil)
 	})
 }
+
+// TestTokenEvents: an API token's creation and revocation are events of its
+// owner (by name, scope and prefix, never the secret), and what is done
+// through a token is recorded as the token's doing; logging out everywhere
+// revokes the account's tokens, each with its event.
+func TestTokenEvents(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		adaID, ada := e.developer("ada@example.com")
+		r := e.do("POST", "/tokens", ada, map[string]any{"name": "billing", "scope": "write"}).want(t, 201, "")
+		secret, id := r.str("token"), r.obj("apiToken")["_id"].(string)
+		ev := e.newestEvents(ada, 1)[0]
+		wantEvent(t, ev, "token.created", "user", adaID, "token", id, &r)
+		if data(ev, "name") != "billing" || data(ev, "scope") != "write" || !strings.HasPrefix(secret, data(ev, "prefix").(string)) {
+			t.Fatalf("token.created data: %v", ev["data"])
+		}
+		r = e.do("POST", "/clients", secret, map[string]any{"name": "Acme", "email": "acme@example.com"}).want(t, 201, "")
+		wantEvent(t, e.newestEvents(ada, 1)[0], "client.created", "token", id, "client", r.obj("client")["_id"].(string), &r)
+		r = e.do("DELETE", "/tokens/"+id, ada, nil).want(t, 200, "")
+		wantEvent(t, e.newestEvents(ada, 1)[0], "token.revoked", "user", adaID, "token", id, &r)
+
+		second := e.do("POST", "/tokens", ada, map[string]any{"name": "ci", "scope": "read"}).want(t, 201, "").obj("apiToken")["_id"].(string)
+		r = e.do("POST", "/auth/logout-all", ada, nil).want(t, 200, "")
+		ada = e.login("ada@example.com")
+		evs := e.newestEvents(ada, 2)
+		wantEvent(t, evs[1], "token.revoked", "user", adaID, "token", second, &r)
+		if data(evs[1], "reason") != "logged out everywhere" {
+			t.Fatalf("token.revoked data: %v", evs[1]["data"])
+		}
+		for _, ev := range e.newestEvents(ada, 100) {
+			if raw, _ := json.Marshal(ev); strings.Contains(string(raw), secret) {
+				t.Fatalf("an event holds the token's secret: %s", raw)
+			}
+		}
+	})
+}

@@ -23,6 +23,8 @@ var (
 	exampleSeat       = keybox.Activation{ID: "6968baa06ae6783f4fe91b73", LicenseID: exampleLicense.ID, MachineID: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ActivatedAt: exampleTime, LastValidatedAt: exampleTime, CreatedAt: exampleTime, UpdatedAt: exampleTime}
 	exampleMachine    = keybox.NullString("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 	exampleNoInstance = keybox.NullString("")
+	exampleAPIToken   = keybox.APIToken{ID: "6968baa06ae6783f4fe91b74", OwnerID: exampleUser.ID, Name: "billing", Scope: keybox.ScopeWrite,
+		Prefix: "kbx_q3m7ztk2", ExpiresAt: exampleExpiry, LastUsedAt: exampleTime, CreatedAt: exampleTime, UpdatedAt: exampleTime}
 )
 
 var examples = map[reflect.Type]any{
@@ -33,11 +35,14 @@ var examples = map[reflect.Type]any{
 		`{"clientId":"6968baa06ae6783f4fe91b70","projectName":"Website","duration":12,"services":["Hosting"]}`),
 	reflect.TypeFor[licensing.NewLicense](): json.RawMessage(
 		`{"duration":12,"clientId":"6968baa06ae6783f4fe91b70","projectId":"6968baa06ae6783f4fe91b71","maxMachines":2}`),
-	reflect.TypeFor[licensing.Check](): json.RawMessage(`{"key":"KB-7QX2M-9HD4T-KAW3E-PZ81C","machineId":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}`),
+	reflect.TypeFor[licensing.APITokenInput](): json.RawMessage(`{"name":"billing","scope":"write","expiresAt":"2027-01-15T10:00:00Z"}`),
+	reflect.TypeFor[licensing.Check]():         json.RawMessage(`{"key":"KB-7QX2M-9HD4T-KAW3E-PZ81C","machineId":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}`),
 
 	reflect.TypeFor[signupAnswer](): signupAnswer{Message: "Signup successful", UserID: exampleUser.ID},
 	reflect.TypeFor[loginAnswer](): loginAnswer{Message: "Login successful", Token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
 		UserID: exampleUser.ID, Role: keybox.RoleAdmin},
+	reflect.TypeFor[apiTokenCreated]():    apiTokenCreated{Token: "kbx_q3m7ztk2…", APIToken: exampleAPIToken},
+	reflect.TypeFor[apiTokenList]():       apiTokenList{Tokens: []keybox.APIToken{exampleAPIToken}},
 	reflect.TypeFor[clientChanged]():      clientChanged{Client: exampleClient, Message: "Client created successfully"},
 	reflect.TypeFor[projectWithLicense](): projectWithLicense{License: exampleLicense, Message: "Project and License created successfully", Project: exampleProject},
 	reflect.TypeFor[licenseChanged]():     licenseChanged{License: exampleLicense, Message: "License created"},

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/keyboxhq/keybox/internal/server"
 )
 
 // routesWithoutOwnedIDs are the routes that take no id or key of an owned
@@ -18,6 +21,8 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"PATCH /auth/password":  true,
 	"POST /auth/refresh":    true,
 	"POST /auth/logout-all": true,
+	"POST /tokens":          true,
+	"GET /tokens":           true, // the caller's own (TestAPITokens, and the lists below)
 	"POST /clients":         true,
 	"GET /clients":          true,
 	"POST /webhooks":        true,
@@ -70,10 +75,13 @@ func TestTenantIsolation(t *testing.T) {
 		hook := e.do("POST", "/webhooks", ada, map[string]any{"url": "http://127.0.0.1:1/ada", "events": []string{"*"}}).
 			want(t, 201, "").body["webhook"].(map[string]any)["_id"].(string)
 		e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "")
+		adaToken := e.do("POST", "/tokens", ada, map[string]any{"name": "billing", "scope": "write"}).want(t, 201, "").obj("apiToken")["_id"].(string)
 
 		_, bob := e.developer("bob@example.com")
 		bobClient := e.client(bob, "Bob's", "bobs@example.com")
 		_, bobKey := e.projectWithLicense(bob, bobClient, "Bob's app")
+		// Bob's API tokens act as Bob: they reach no more of Ada's than he does.
+		bobRead, bobWrite := e.apiToken(bob, "read"), e.apiToken(bob, "write")
 
 		snapshot := func() string {
 			return string(e.do("GET", "/dashboard", ada, nil).want(t, 200, "").raw) +
@@ -82,7 +90,8 @@ func TestTenantIsolation(t *testing.T) {
 				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/events", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/webhooks", ada, nil).want(t, 200, "").raw) +
-				string(e.do("GET", "/webhooks/"+hook+"/deliveries", ada, nil).want(t, 200, "").raw)
+				string(e.do("GET", "/webhooks/"+hook+"/deliveries", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/tokens", ada, nil).want(t, 200, "").raw)
 		}
 		before := snapshot()
 
@@ -157,6 +166,11 @@ func TestTenantIsolation(t *testing.T) {
 				{"GET", "/dashboard?clientId=" + client, nil, 404, "Client not found", ""},
 				{"GET", "/dashboard", map[string]any{"clientId": client}, 404, "Client not found", ""},
 			},
+			"DELETE /tokens/{id}": {{"DELETE", "/tokens/" + adaToken, nil, 404, "Token not found", ""}},
+		}
+		access := map[string]server.Access{}
+		for _, rt := range e.server.RouteTable() {
+			access[rt.Pattern] = rt.Access
 		}
 
 		for _, route := range e.routes() {
@@ -168,12 +182,21 @@ func TestTenantIsolation(t *testing.T) {
 				continue
 			}
 			for _, p := range rows {
-				r := e.do(p.method, p.path, bob, p.body)
-				if r.status != p.status || (p.msg != "" && r.body["message"] != p.msg) {
-					t.Errorf("%s %s as another developer: got %d %s, want %d %q", p.method, p.path, r.status, r.raw, p.status, p.msg)
-				}
-				if p.emptyList != "" && (len(r.list(p.emptyList)) != 0 || r.body["total"] != 0.0) {
-					t.Errorf("%s %s as another developer shows %s", p.method, p.path, r.raw)
+				// Bob's login token, then his API tokens: the read one
+				// reaches the reads, the write one every route but the
+				// account ones, and neither gets further than Bob.
+				for _, as := range []struct{ name, token string }{{"login", bob}, {"read", bobRead}, {"write", bobWrite}} {
+					status, msg := p.status, p.msg
+					if as.name != "login" && !tokenReaches(as.name, access[route]) {
+						status, msg = 403, "Token scope does not allow this"
+					}
+					r := e.do(p.method, p.path, as.token, p.body)
+					if r.status != status || (msg != "" && r.body["message"] != msg) {
+						t.Errorf("%s %s as another developer (%s token): got %d %s, want %d %q", p.method, p.path, as.name, r.status, r.raw, status, msg)
+					}
+					if status == p.status && p.emptyList != "" && (len(r.list(p.emptyList)) != 0 || r.body["total"] != 0.0) {
+						t.Errorf("%s %s as another developer (%s token) shows %s", p.method, p.path, as.name, r.raw)
+					}
 				}
 			}
 		}
@@ -182,10 +205,24 @@ func TestTenantIsolation(t *testing.T) {
 				t.Errorf("the isolation table names %q, which is not a route", route)
 			}
 		}
+		// Bob's lists, through his tokens, hold his objects only.
+		for _, tok := range []string{bobRead, bobWrite} {
+			for _, list := range []struct{ path, member string }{{"/clients", "clients"}, {"/projects", "projects"}, {"/license", "licenses"}, {"/dashboard", "data"}} {
+				r := e.do("GET", list.path, tok, nil).want(t, 200, "")
+				if items := r.list(list.member); len(items) != 1 || strings.Contains(string(r.raw), client) || strings.Contains(string(r.raw), key) {
+					t.Errorf("GET %s with Bob's token: %s, want Bob's one %s only", list.path, r.raw, list.member)
+				}
+			}
+		}
 		if after := snapshot(); after != before {
 			t.Fatalf("another developer changed the first one's data:\nbefore %s\nafter  %s", before, after)
 		}
 	})
+}
+
+// tokenReaches reports whether an API token of scope reaches a route of access.
+func tokenReaches(scope string, access server.Access) bool {
+	return access == server.AccessRead || (scope == "write" && access == server.AccessWrite)
 }
 
 func contains(list []string, s string) bool {

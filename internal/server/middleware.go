@@ -22,6 +22,8 @@ type responseWriter struct {
 	routed *http.Request
 	// discard drops the mux's plain-text body after its answer was replaced.
 	discard bool
+	// apiToken is the id of the API token the request authenticated with.
+	apiToken string
 }
 
 // Bodies that replace the mux's own plain-text 404 and 405: every answer is JSON.

@@ -116,7 +116,9 @@ var tags = []docTag{
 const docDescription = `KeyBox is a self-hosted software licensing server, wire-compatible with the public KeyBox API.
 
 JSON in and out. Ids are 24 lower-case hex characters; times are RFC 3339 UTC with milliseconds, except /validate's expiresAt (Unix epoch milliseconds). ` +
-	`The management API takes a login token from POST /auth/login as "Authorization: Bearer <token>"; every object belongs to one developer, and another developer's id answers exactly as a missing one (404).
+	`The management API takes a login token from POST /auth/login, or an API token from POST /tokens, as "Authorization: Bearer <token>". ` +
+	`An API token acts as its owner within its scope: a read token calls the operations whose x-keybox-access is read, a write token those and the ones marked write, ` +
+	`and neither calls those marked account (403 "Token scope does not allow this"). Every object belongs to one developer, and another developer's id answers exactly as a missing one (404).
 
 An error is {"message": "<sentence>"}, with the members its response lists; each response names the sentences it may carry. ` +
 	`A 500 is {"message": "Internal server error", "requestId"}, the id under which its cause is logged (also sent as X-Request-Id). ` +
@@ -182,6 +184,10 @@ var headers = map[string]*header{
 // order the token is checked.
 var authFailures = unauthorized("No token provided", "Invalid token format", "Unauthorized")
 
+// scopeRefused is the answer to an API token on a route its scope does not
+// reach: any route of account administration, and a write for a read token.
+var scopeRefused = forbidden(errScopeRefused.Message)
+
 var (
 	// notText is the 400 of a string that is not text (it holds NUL or is
 	// not valid UTF-8) in a body member, a path or query parameter, naming it.
@@ -225,8 +231,8 @@ func buildDocument(table []route) (*document, error) {
 		Security: []map[string][]string{{"bearer": {}}},
 		Paths:    map[string]map[string]*operation{},
 		Components: docComponents{
-			SecuritySchemes: map[string]any{"bearer": map[string]string{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-				"description": "The token of POST /auth/login."}},
+			SecuritySchemes: map[string]any{"bearer": map[string]string{"type": "http", "scheme": "bearer",
+				"description": "The login token of POST /auth/login, or an API token (kbx_…) of POST /tokens, which reaches only the operations its scope permits (x-keybox-access read, or read and write)."}},
 			Headers: headers,
 			Schemas: sc.components,
 		},
@@ -335,6 +341,9 @@ func failuresOf(rt *route) []failure {
 	}
 	if rt.access != AccessPublic {
 		all = append(all, authFailures)
+	}
+	if rt.access == AccessAccount || rt.access == AccessWrite {
+		all = append(all, scopeRefused) // an API token whose scope does not reach it
 	}
 	if !rt.stateless && rt.handler.out != reflect.TypeFor[browserRedirect]() {
 		all = append(all, busy) // a redirect says any failure in its Location

@@ -52,8 +52,8 @@ type route struct {
 }
 
 // Access says who may call a route. API tokens, scoped to read or to write,
-// reach the routes marked AccessRead or AccessWrite; a login token reaches
-// every route but the public ones need no credential at all.
+// reach the routes marked AccessRead or AccessWrite (see permits); a login
+// token reaches every route; the public ones need no credential at all.
 type Access int
 
 const (
@@ -68,6 +68,19 @@ const (
 	// AccessWrite routes change something; an API token needs the write scope.
 	AccessWrite
 )
+
+// permits reports whether an API token of scope may call a route of access
+// a: a read token the reads, a write token the reads and the writes, and no
+// API token ever the account administration (a login token is needed).
+func (a Access) permits(scope keybox.Scope) bool {
+	switch a {
+	case AccessRead:
+		return scope.Permits(false)
+	case AccessWrite:
+		return scope.Permits(true)
+	}
+	return false
+}
 
 func (a Access) String() string {
 	return [...]string{"public", "account", "read", "write"}[a]
@@ -194,12 +207,13 @@ func (s *Server) adapt(rt *route) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := keybox.User{}, refuseNonText(r, checkQuery)
+		var c caller
+		err := refuseNonText(r, checkQuery)
 		if err == nil {
-			u, err = s.authenticate(r)
+			c, err = s.authenticate(w, r, rt.access)
 		}
 		if err == nil {
-			err = serve(w, s.withOrigin(w, r, keybox.Actor{Type: keybox.ActorUser, ID: u.ID}), u, status)
+			err = serve(w, s.withOrigin(w, r, c.actor()), c.user, status)
 		}
 		if err != nil {
 			s.answerError(w, r, env, err)

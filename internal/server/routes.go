@@ -119,7 +119,7 @@ func (s *Server) routes() []route {
 		{pattern: "PATCH /auth/password", id: "changePassword", tag: tagAccounts, access: AccessAccount,
 			summary: "Change the caller's password",
 			about: "currentPassword is required once the account has a password; an account made through a sign-in provider sets its first without one. " +
-				"Every earlier login token of the account ends; the answer carries a fresh one, so that the caller carries on.",
+				"Every earlier login token of the account ends, and every API token is revoked; the answer carries a fresh login token, so that the caller carries on.",
 			handler: reply(s.changePassword), required: []string{"password", "confirm_password"},
 			errors: []failure{badRequest("All fields are required", "Passwords do not match",
 				"Password must be at least 8 characters long", "Current password is incorrect"), rateLimited}},
@@ -136,7 +136,27 @@ func (s *Server) routes() []route {
 			handler: reply(s.refresh)},
 		{pattern: "POST /auth/logout-all", id: "logoutEverywhere", tag: tagAccounts, access: AccessAccount,
 			summary: "End every login token of the caller, on every server, the one sent included",
+			about:   "Every API token of the account is revoked as well.",
 			handler: reply(s.logoutAll)},
+
+		// API tokens: credentials for scripts and integrations, made and
+		// revoked by a person who logged in (no API token manages tokens).
+		{pattern: "POST /tokens", id: "createApiToken", tag: tagAccounts, access: AccessAccount, status: http.StatusCreated,
+			summary: "Make an API token for a script or an integration; its secret is in this answer only",
+			about: "The token acts as the caller within its scope, until it expires or is revoked: read allows the calls marked read, " +
+				"write those and the ones marked write; no API token reaches account, user or token administration (403 Token scope does not allow this). " +
+				"Only a hash of the secret is stored. A password change or logging out everywhere revokes every API token of the account. " +
+				"Each wrong member is named in one Validation error.",
+			handler: reply(s.createAPIToken), required: []string{"name", "scope"},
+			errors: []failure{invalidFields, rateLimited}},
+		{pattern: "GET /tokens", id: "listApiTokens", tag: tagAccounts, access: AccessAccount,
+			summary: "The caller's API tokens, newest first, expired ones included; never their secrets",
+			about:   "lastUsedAt shows when each was last used (to the minute), so that a token nobody recognises can be seen and revoked.",
+			handler: reply(s.listAPITokens)},
+		{pattern: "DELETE /tokens/{id}", id: "revokeApiToken", tag: tagAccounts, access: AccessAccount,
+			summary: "Revoke one of the caller's API tokens: every server refuses it from its next request",
+			handler: reply(s.revokeAPIToken),
+			errors:  []failure{notFound("Token not found")}},
 
 		// Signing in through a provider: the browser's round trip, then a
 		// one-time code that the dashboard exchanges for a login token.

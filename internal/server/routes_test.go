@@ -20,8 +20,8 @@ func samplePath(pattern string) (method, path string) {
 	return method, strings.ReplaceAll(path, "{key}", "KB-NONE")
 }
 
-// accountRoutes are the routes of account and user administration: a login
-// token reaches them, an API token never will.
+// accountRoutes are the routes of account, user and token administration:
+// a login token reaches them, an API token never does.
 var accountRoutes = map[string]bool{
 	"GET /auth/users":         true,
 	"PATCH /auth/users/{id}":  true,
@@ -29,15 +29,23 @@ var accountRoutes = map[string]bool{
 	"PATCH /auth/password":    true,
 	"POST /auth/refresh":      true,
 	"POST /auth/logout-all":   true,
+	"POST /tokens":            true,
+	"GET /tokens":             true,
+	"DELETE /tokens/{id}":     true,
 }
 
 // TestRouteAccess: the access each route declares is what it enforces. A
 // route that needs a login token refuses a request without one, or with a
 // token that does not verify; a public route never asks for one. Reads are
 // GETs, everything else writes, and the account routes are exactly those
-// listed above.
+// listed above. API tokens, walked over every route: a read token gets 403
+// "Token scope does not allow this" on each route that is not a read and
+// never on a read; a write token gets it exactly on the account routes.
 func TestRouteAccess(t *testing.T) {
 	e := newEnv(t, storeSQLite(t))
+	_, login := e.developer("ada@example.com") // the first account: an ADMIN, whom no route refuses for its role
+	readToken, writeToken := e.apiToken(login, "read"), e.apiToken(login, "write")
+	unknownToken := "kbx_" + strings.Repeat("a", 48)
 	for _, rt := range e.server.RouteTable() {
 		method, path := samplePath(rt.Pattern)
 		var body any
@@ -72,6 +80,28 @@ func TestRouteAccess(t *testing.T) {
 		if r := e.do(method, path, "forged.token.here", body); r.status != 401 || r.body["message"] != "Unauthorized" {
 			t.Errorf("%s with a forged token: got %d %s, want 401 Unauthorized", rt.Pattern, r.status, r.raw)
 		}
+		if r := e.do(method, path, unknownToken, body); r.status != 401 || r.body["message"] != "Unauthorized" {
+			t.Errorf("%s with an unknown API token: got %d %s, want 401 Unauthorized", rt.Pattern, r.status, r.raw)
+		}
+		for _, tok := range []struct {
+			scope, secret string
+			refused       bool
+		}{
+			{"read", readToken, rt.Access != server.AccessRead},
+			{"write", writeToken, rt.Access == server.AccessAccount},
+		} {
+			r := e.do(method, path, tok.secret, body)
+			switch {
+			case tok.refused && (r.status != 403 || r.body["message"] != "Token scope does not allow this"):
+				t.Errorf("%s (%v) with a %s token: got %d %s, want 403 Token scope does not allow this", rt.Pattern, rt.Access, tok.scope, r.status, r.raw)
+			case !tok.refused && (r.status == 403 || r.status == 401):
+				t.Errorf("%s (%v) with a %s token: got %d %s, want the route's own answer", rt.Pattern, rt.Access, tok.scope, r.status, r.raw)
+			}
+		}
+	}
+	// Both tokens still work: nothing the walk did revoked them.
+	for _, tok := range []string{readToken, writeToken} {
+		e.do("GET", "/auth/me", tok, nil).want(t, 200, "")
 	}
 }
 

@@ -143,9 +143,12 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 10)
+	attrs := make([]slog.Attr, 0, 11)
 	attrs = append(attrs, slog.String("requestId", rw.id), slog.String("method", r.Method))
 	attrs = s.addressed(r, attrs)
+	if rw.apiToken != "" {
+		attrs = append(attrs, slog.String("apiToken", rw.apiToken))
+	}
 	attrs = append(attrs,
 		slog.Int("status", rw.status),
 		slog.Int64("bytes", rw.bytes),

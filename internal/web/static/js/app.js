@@ -8,6 +8,7 @@ import { loginPage, signupPage } from "./auth.js";
 import { homePage } from "./home.js";
 import { clientsPage, clientPage } from "./clients.js";
 import { licensesPage, licensePage } from "./licenses.js";
+import { tokensPage } from "./tokens.js";
 
 const main = document.getElementById("main");
 
@@ -18,6 +19,7 @@ const routes = [
   [/^clients\/([^/]+)$/, clientPage],
   [/^licenses$/, licensesPage],
   [/^licenses\/([^/]+)$/, licensePage],
+  [/^tokens$/, tokensPage],
 ];
 const publicRoutes = { login: loginPage, signup: signupPage };
 

@@ -89,19 +89,21 @@ export function keyLink(key) {
   return h("a", { class: "key", href: `#/licenses/${encodeURIComponent(key)}`, "data-key": key }, key);
 }
 
-// copyButton copies a license key, with a fallback for pages served over
-// plain HTTP on a LAN address, where browsers offer no Clipboard API.
-export function copyButton(key) {
-  const b = h("button", { type: "button", class: "btn btn-secondary btn-small copy", "data-copy": key, "aria-label": `Copy key ${key}` }, "Copy");
+// copyButton copies a license key (or, named by what, another secret), with
+// a fallback for pages served over plain HTTP on a LAN address, where
+// browsers offer no Clipboard API.
+export function copyButton(key, what = "key") {
+  const label = what === "key" ? `Copy key ${key}` : `Copy the ${what}`;
+  const b = h("button", { type: "button", class: "btn btn-secondary btn-small copy", "data-copy": key, "aria-label": label }, "Copy");
   b.addEventListener("click", async () => {
     const ok = await copyText(key);
     b.focus();
     if (ok) {
       b.textContent = "Copied";
       setTimeout(() => { b.textContent = "Copy"; }, 2000);
-      notify("Key copied to the clipboard.", "success");
+      notify(`${what.charAt(0).toUpperCase() + what.slice(1)} copied to the clipboard.`, "success");
     } else {
-      notify("The browser did not allow copying. Select the key and copy it by hand.", "error");
+      notify(`The browser did not allow copying. Select the ${what} and copy it by hand.`, "error");
     }
   });
   return b;
