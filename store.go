@@ -24,10 +24,10 @@ type Store interface {
 	// activation was seen. It is called in batches, off the hot path.
 	RecordValidations(ctx context.Context, counts []ValidationCount, seen []ActivationSeen) error
 
-	// ExpireLicenses persists EXPIRED on every ACTIVE license whose expiry is
-	// before now and returns how many changed. It is idempotent, so several
-	// servers sharing one database may run it at once.
-	ExpireLicenses(ctx context.Context, now time.Time) (int, error)
+	// ClaimDeliveries leases due webhook deliveries, with their webhooks, to
+	// the caller: each is claimed by exactly one caller, however many
+	// servers share the database, until its lease runs out.
+	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]DeliveryJob, error)
 
 	// TakeRate counts one event for key in its current window, opening a
 	// window of length per at now when none is open, but only while fewer
@@ -95,6 +95,21 @@ type Queries interface {
 	// SigningKeys returns every signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 
+	// Events returns one page of events, newest first, and how many match.
+	Events(ctx context.Context, f EventFilter) ([]Event, int, error)
+	// EventChains returns the state of every chain of events.
+	EventChains(ctx context.Context) ([]EventChain, error)
+	// ChainEvents returns up to limit events of one owner's chain with a
+	// sequence number above after, in order.
+	ChainEvents(ctx context.Context, ownerID string, after int64, limit int) ([]Event, error)
+
+	// Webhook returns one of the owner's webhooks.
+	Webhook(ctx context.Context, ownerID, id string) (Webhook, error)
+	// Webhooks returns the owner's webhooks, oldest first.
+	Webhooks(ctx context.Context, ownerID string) ([]Webhook, error)
+	// Deliveries returns one page of a webhook's deliveries, newest first,
+	// each with its attempts, and how many there are.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
 	// APITokenByHash returns the API token whose secret has this hash, and
 	// its owner, in one indexed read; NotFound when there is none.
 	APITokenByHash(ctx context.Context, hash string) (APIToken, User, error)
@@ -166,6 +181,45 @@ type Tx interface {
 	// plain one a database made before encryption holds.
 	SealSigningKey(ctx context.Context, id string, sealed []byte) error
 
+	// ExpireLicenses persists EXPIRED on up to limit ACTIVE licenses whose
+	// expiry is before now and returns them as they now are. A license
+	// another transaction expired first is not returned, so several servers
+	// sharing one database may run it at once.
+	ExpireLicenses(ctx context.Context, now time.Time, limit int) ([]License, error)
+
+	// NextInChain advances the owner's chain of events by one and returns
+	// where the new event goes. The chain stays locked until the
+	// transaction ends, so each chain grows one event at a time.
+	NextInChain(ctx context.Context, ownerID string) (ChainLink, error)
+	// AppendEvent stores an event whose Seq came from NextInChain and makes
+	// its Hash the head of its chain.
+	AppendEvent(ctx context.Context, e Event) error
+	// PruneEvents deletes the owner's events up to and including sequence
+	// number through and records that event's hash as where the chain now
+	// starts. It returns how many it deleted.
+	PruneEvents(ctx context.Context, ownerID string, through int64) (int, error)
+	// PruneDeliveries deletes the deliveries (and their attempts) that are
+	// no longer pending and were created before before; it returns how many.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
+	// LastEventBefore returns the sequence number of the owner's last event
+	// created before t, or 0 when there is none.
+	LastEventBefore(ctx context.Context, ownerID string, t time.Time) (int64, error)
+
+	// CreateWebhook stores a webhook and counts it in its owner's chain.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// UpdateWebhook writes a webhook's mutable fields.
+	UpdateWebhook(ctx context.Context, w Webhook) error
+	// DeleteWebhook deletes one of the owner's webhooks and its deliveries,
+	// and uncounts it.
+	DeleteWebhook(ctx context.Context, ownerID, id string) error
+
+	CreateDelivery(ctx context.Context, d Delivery) error
+	// FinishAttempt records an attempt of a delivery and, if the delivery
+	// is still leased under d.Lease, stores its new Status, Attempts and
+	// NextAttemptAt and ends the lease. It reports whether the lease held.
+	FinishAttempt(ctx context.Context, d Delivery, a DeliveryAttempt) (bool, error)
+	// FailDeliveries gives up the pending deliveries of a webhook.
+	FailDeliveries(ctx context.Context, webhookID string, at Time) error
 	// CreateAPIToken stores an API token (its hash, never its secret); a
 	// hash already stored is a Conflict. Deleting the owner deletes it.
 	CreateAPIToken(ctx context.Context, t APIToken) error

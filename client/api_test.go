@@ -291,6 +291,48 @@ func TestManagementEndToEnd(t *testing.T) {
 			t.Fatalf("got %d clients after deleting both, want 0", n)
 		}
 
+		// Events and webhooks.
+		events := must[client.EventList](t)(ada.Events(ctx, client.EventOptions{Type: "license.*", Limit: 5}))
+		if events.Total == 0 || len(events.Events) > 5 || !strings.HasPrefix(events.Events[0].Type, "license.") {
+			t.Fatalf("events: %+v", events)
+		}
+		if _, err := ada.Events(ctx, client.EventOptions{Type: "nothing"}); apiError(t, err).Status != 400 {
+			t.Fatalf("a bad filter: %v", err)
+		}
+		desc := "billing"
+		hook, secret, err := ada.CreateWebhook(ctx, client.WebhookInput{URL: "http://127.0.0.1:9/hook", Events: []string{"license.revoked"}, Description: &desc})
+		if err != nil || !strings.HasPrefix(secret, "whsec_") || hook.Description != "billing" || !hook.Enabled {
+			t.Fatalf("create webhook: %+v %q %v", hook, secret, err)
+		}
+		_, _, err = ada.CreateWebhook(ctx, client.WebhookInput{URL: "gopher://x", Events: []string{"*"}})
+		if e := wantAPIError(t, err, 400, "Validation error"); e.Errors["url"] == "" {
+			t.Fatalf("errors %v do not name url", e.Errors)
+		}
+		off := false
+		hook = must[keybox.Webhook](t)(ada.UpdateWebhook(ctx, hook.ID, client.WebhookInput{Enabled: &off}))
+		if hook.Enabled || hook.DisabledAt.IsZero() {
+			t.Fatalf("turned off: %+v", hook)
+		}
+		if got := must[keybox.Webhook](t)(ada.Webhook(ctx, hook.ID)); got.ID != hook.ID {
+			t.Fatalf("webhook: %+v", got)
+		}
+		if list := must[[]keybox.Webhook](t)(ada.Webhooks(ctx)); len(list) != 1 {
+			t.Fatalf("webhooks: %+v", list)
+		}
+		if list := must[[]keybox.Webhook](t)(bob.Webhooks(ctx)); len(list) != 0 {
+			t.Fatalf("bob sees webhooks: %+v", list)
+		}
+		_, err = bob.Webhook(ctx, hook.ID)
+		wantAPIError(t, err, 404, "Webhook not found")
+		queued := must[keybox.Delivery](t)(ada.TestWebhook(ctx, hook.ID))
+		deliveries := must[client.DeliveryList](t)(ada.Deliveries(ctx, hook.ID, 1, 10))
+		if deliveries.Total != 1 || deliveries.Deliveries[0].ID != queued.ID || deliveries.Deliveries[0].EventType != "webhook.test" {
+			t.Fatalf("deliveries: %+v", deliveries)
+		}
+		if err := ada.DeleteWebhook(ctx, hook.ID); err != nil {
+			t.Fatal(err)
+		}
+
 		// Accounts: logging out everywhere, then deleting one.
 		elsewhere, err := client.New(kb.URL, client.Options{Token: bob.Token()})
 		if err != nil {

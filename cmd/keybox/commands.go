@@ -49,6 +49,7 @@ func topics() []topic {
 		{name: "restore", section: onDatabase, cmds: restoreCommand},
 		{name: "keys", section: onDatabase, cmds: keyCommands, summary: "The signing keys of offline licensing"},
 		{name: "import", section: onDatabase, cmds: importCommands, summary: "Load a KeyBox (Node and MongoDB) export: keybox import keybox DIR."},
+		{name: "audit", section: onDatabase, cmds: auditCommands, summary: "The event log's hash chains: keybox audit verify."},
 		{name: "healthcheck", section: onDatabase, cmds: healthcheckCommand},
 
 		{name: "login", section: throughAPI, cmds: loginCommand},
@@ -64,6 +65,8 @@ func topics() []topic {
 		{name: "tokens", aliases: []string{"token"}, section: throughAPI, cmds: tokenCommands, summary: "API tokens for scripts and integrations (KEYBOX_TOKEN)"},
 		{name: "dashboard", section: throughAPI, cmds: dashboardCommand},
 		{name: "stats", section: throughAPI, cmds: statsCommand},
+		{name: "events", section: throughAPI, cmds: eventsCommand},
+		{name: "webhooks", aliases: []string{"webhook"}, section: throughAPI, cmds: webhookCommands, summary: "Endpoints that receive your events"},
 		{name: "checkout", section: throughAPI, cmds: checkoutCommand},
 		{name: "verify", section: throughAPI, cmds: verifyCommand},
 

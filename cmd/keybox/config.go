@@ -34,6 +34,8 @@ type config struct {
 	debugAddr      string
 	metricsAddr    string
 	dbMaxConns     int
+	eventRetention time.Duration // negative: for ever
+	webhookPrivate bool
 	signIn         signInConfig
 }
 
@@ -44,7 +46,8 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, metricsAddr, dbMaxConns string
-	signIn signInRaw
+	eventRetention, webhookPrivate string
+	signIn                         signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -98,6 +101,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
 		metricsAddr:    env("KEYBOX_METRICS_ADDR", ""),
 		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
+		eventRetention: env("KEYBOX_EVENT_RETENTION", "365d"),
+		webhookPrivate: env("KEYBOX_WEBHOOK_ALLOW_PRIVATE", "false"),
 		signIn:         readSignIn(env),
 	}
 	fs.StringVar(&raw.port, "port", raw.port, "listen port (PORT)")
@@ -115,6 +120,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
 	fs.StringVar(&raw.metricsAddr, "metrics-addr", raw.metricsAddr, "address of a separate listener for /metrics, e.g. 127.0.0.1:9100; the API's port then answers 404 for /metrics; on the API's port when empty (KEYBOX_METRICS_ADDR)")
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
+	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
+	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")
 	raw.signIn.flags(fs)
 	return &raw
 }
@@ -206,8 +213,35 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	} else {
 		c.dbMaxConns = n
 	}
+	if d, ok := parseRetention(raw.eventRetention); ok {
+		c.eventRetention = d
+	} else {
+		bad("KEYBOX_EVENT_RETENTION: %q is not a number of days such as 365d, a duration such as 720h, or forever", raw.eventRetention)
+	}
+	if v, err := strconv.ParseBool(raw.webhookPrivate); err != nil {
+		bad("KEYBOX_WEBHOOK_ALLOW_PRIVATE: %q must be true or false", raw.webhookPrivate)
+	} else {
+		c.webhookPrivate = v
+	}
 	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
+}
+
+// parseRetention reads a retention: "forever", days ("365d") or a positive
+// Go duration ("720h").
+func parseRetention(s string) (time.Duration, bool) {
+	if s == "forever" {
+		return -1, true
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 100*366 {
+			return 0, false
+		}
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
 }
 
 // maxDBConns bounds KEYBOX_DB_MAX_CONNS, to catch a typo before PostgreSQL does.

@@ -70,6 +70,10 @@ var keyCommands = []command{
 		}),
 }
 
+// cliOrigin is who the events of a command on the database name: the
+// operator at the database, not any account.
+var cliOrigin = licensing.Origin{Actor: keybox.Actor{Type: keybox.ActorSystem, ID: "cli"}}
+
 // databaseCommand is a command that works on the database (--database-url,
 // KEYBOX_DATABASE_URL) through the licensing service, with the secret that
 // encrypts the signing keys.
@@ -91,7 +95,7 @@ func databaseCommand(name, args, help string, act func(context.Context, *session
 					return err
 				}
 				defer closeDB()
-				return act(ctx, s, svc, args)
+				return act(licensing.WithOrigin(ctx, cliOrigin), s, svc, args)
 			}
 		}}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/signin"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
+	"github.com/keyboxhq/keybox/internal/webhook"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish on SIGTERM.
@@ -66,6 +67,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// a key's fingerprint (in logs, and as an application's id in the
 		// event log) is the same on every server and stays the same.
 		FingerprintSecret: secretKey,
+		Webhooks:          webhook.Policy{AllowPrivate: cfg.webhookPrivate},
+		EventRetention:    cfg.eventRetention,
 	})
 	if err != nil {
 		return err
@@ -123,6 +126,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
 	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
+	// Webhook deliveries run apart from requests, a few at a time.
+	deliveries := &webhook.Worker{Source: svc, Sender: webhook.NewSender(webhook.Policy{AllowPrivate: cfg.webhookPrivate}),
+		Wake: svc.DeliveryWake(), Log: log}
+	work.Go(func() { deliveries.Run(workCtx) })
 	// Sign-in providers are discovered in the background: one that cannot
 	// be reached delays nothing, and its sign-ins fail until it can be.
 	work.Go(func() {

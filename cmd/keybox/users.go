@@ -126,6 +126,7 @@ func createUser(ctx context.Context, dbURL, name, email, password string, role k
 		return keybox.User{}, err
 	}
 	defer closeDB()
+	ctx = licensing.WithOrigin(ctx, cliOrigin)
 	return svc.CreateUser(ctx, licensing.SignupInput{
 		Name: licensing.Str(name), Email: licensing.Str(email),
 		Password: licensing.Str(password), ConfirmPassword: licensing.Str(password),

@@ -137,8 +137,13 @@ func (s *Service) CreateAPIToken(ctx context.Context, owner keybox.User, in APIT
 	}
 	t := keybox.APIToken{ID: s.newID(now), OwnerID: owner.ID, Name: name, Scope: scope, Prefix: secret[:apiTokenShown],
 		Hash: hash, ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
-	// The event log records token.created here, in this transaction.
-	err = s.store.Update(ctx, func(tx keybox.Tx) error { return tx.CreateAPIToken(ctx, t) })
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		if err := tx.CreateAPIToken(ctx, t); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventTokenCreated, Actor: userActor(owner.ID),
+			Subject: tokenSubject(t.ID)}, tokenData(t))
+	})
 	if err != nil {
 		return "", keybox.APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
@@ -161,8 +166,23 @@ func (s *Service) APITokens(ctx context.Context, owner keybox.User) ([]keybox.AP
 // refuses it from its next request. Another developer's token is "Token not
 // found", as a missing one is.
 func (s *Service) RevokeAPIToken(ctx context.Context, owner keybox.User, id string) error {
-	// The event log records token.revoked here, in this transaction.
-	err := s.store.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteAPIToken(ctx, owner.ID, id) })
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		tokens, err := tx.APITokens(ctx, owner.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteAPIToken(ctx, owner.ID, id); err != nil {
+			return err
+		}
+		data := map[string]any{}
+		for _, t := range tokens {
+			if t.ID == id {
+				data = tokenData(t)
+			}
+		}
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventTokenRevoked, Actor: userActor(owner.ID),
+			Subject: tokenSubject(id)}, data)
+	})
 	if err != nil {
 		return storeErr(err, errTokenNotFound, "revoke api token")
 	}
@@ -174,12 +194,35 @@ func (s *Service) RevokeAPIToken(ctx context.Context, owner keybox.User, id stri
 // change and logging out everywhere end them with the login tokens. Whoever
 // held the password or a login session may have made one, and an owner
 // taking their account back must not leave that door open.
-func (s *Service) revokeAPITokens(ctx context.Context, tx keybox.Tx, userID string) error {
-	// The event log records a token.revoked for each, here.
+// Each is recorded as a token.revoked event, saying why.
+func (s *Service) revokeAPITokens(ctx context.Context, tx keybox.Tx, ev *events, userID, reason string) error {
+	tokens, err := tx.APITokens(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("revoke api tokens: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil
+	}
 	if _, err := tx.DeleteAPITokens(ctx, userID); err != nil {
 		return fmt.Errorf("revoke api tokens: %w", err)
 	}
+	for _, t := range tokens {
+		data := tokenData(t)
+		data["reason"] = reason
+		if err := ev.add(keybox.Event{OwnerID: userID, Type: keybox.EventTokenRevoked, Actor: userActor(userID),
+			Subject: tokenSubject(t.ID)}, data); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func tokenSubject(id string) keybox.Subject { return subject("token", id) }
+
+// tokenData describes an API token in its events: never its secret or hash,
+// only the prefix its owner recognises it by.
+func tokenData(t keybox.APIToken) map[string]any {
+	return map[string]any{"name": t.Name, "scope": t.Scope, "prefix": t.Prefix, "expiresAt": t.ExpiresAt}
 }
 
 // AuthenticateAPIToken returns the owner of an API token and the token: a

@@ -63,7 +63,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 	}
 	var out Activation
 	changed := false
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		out, changed = Activation{}, false
 		l, err := tx.LicenseForUpdate(ctx, c.Key)
 		if err != nil {
@@ -88,7 +88,7 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		}
 		// Seats whose lease lapsed are removed first: they hold nothing,
 		// and this machine's own lapsed seat is taken anew.
-		acts, err := s.removeLapsed(ctx, tx, l, all, now.Time)
+		acts, err := s.removeLapsed(ctx, tx, ev, l, all, now.Time)
 		if err != nil {
 			return err
 		}
@@ -119,10 +119,12 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		if err := tx.CreateActivation(ctx, seat); err != nil {
 			return err
 		}
+		var started *fromTo[keybox.Status]
 		if l.Status == keybox.StatusPending {
 			// The clock starts at the first activation, as KeyBox documents.
 			l.Status, l.ActivatedAt, l.IssuedAt = keybox.StatusActive, now, now
 			l.ExpiresAt = addMonths(now, l.Duration)
+			started = &fromTo[keybox.Status]{From: keybox.StatusPending, To: l.Status}
 		}
 		if l.ProductName == "" {
 			l.ProductName = keybox.NullString(c.ProductName)
@@ -130,7 +132,10 @@ func (s *Service) Activate(ctx context.Context, c Check) (Activation, error) {
 		showFirstBinding(&l, append(acts, seat))
 		l.UpdatedAt = now
 		out.Seat, out.License, changed = seat, l, true
-		return tx.UpdateLicense(ctx, l)
+		if err := tx.UpdateLicense(ctx, l); err != nil {
+			return err
+		}
+		return ev.activationCreated(l, seat, s.applicationActor(c.Key), started)
 	})
 	if err != nil {
 		return Activation{}, err
@@ -148,7 +153,7 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 	if c.Key == "" {
 		return errKeyRequired
 	}
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		l, err := tx.LicenseForUpdate(ctx, c.Key)
 		if err != nil {
 			return storeErr(err, errLicenseNotFound, "deactivate")
@@ -176,6 +181,9 @@ func (s *Service) Deactivate(ctx context.Context, c Check) error {
 				continue
 			}
 			if err := tx.DeleteActivation(ctx, l.ID, a.ID); err != nil {
+				return err
+			}
+			if err := ev.activationDeleted(l, a, s.applicationActor(c.Key)); err != nil {
 				return err
 			}
 			released++

@@ -88,7 +88,13 @@ func (s *Service) CreateClient(ctx context.Context, owner keybox.User, in Client
 	}
 	now := s.now()
 	c := keybox.Client{ID: s.newID(now), Name: name, Email: email, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
-	err = s.store.Update(ctx, func(tx keybox.Tx) error { return tx.CreateClient(ctx, c) })
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		if err := tx.CreateClient(ctx, c); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventClientCreated, Actor: userActor(owner.ID),
+			Subject: clientSubject(c.ID)}, clientData(c))
+	})
 	if errors.Is(err, keybox.ErrDuplicate) {
 		return keybox.Client{}, errClientEmailTaken
 	}
@@ -160,11 +166,12 @@ func (s *Service) UpdateClient(ctx context.Context, owner keybox.User, id string
 		return keybox.Client{}, err
 	}
 	var c keybox.Client
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		var err error
 		if c, err = tx.Client(ctx, owner.ID, id); err != nil {
 			return storeErr(err, errClientNotFound, "update client")
 		}
+		before := c
 		if in.Name.Present {
 			c.Name = name
 		}
@@ -172,7 +179,14 @@ func (s *Service) UpdateClient(ctx context.Context, owner keybox.User, id string
 			c.Email = email
 		}
 		c.UpdatedAt = s.now()
-		return tx.UpdateClient(ctx, c)
+		if err := tx.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		ch := changes{}
+		ch.set("name", before.Name, c.Name)
+		ch.set("email", before.Email, c.Email)
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventClientUpdated, Actor: userActor(owner.ID),
+			Subject: clientSubject(c.ID)}, ch)
 	})
 	if errors.Is(err, keybox.ErrDuplicate) {
 		return keybox.Client{}, errClientEmailTaken
@@ -186,7 +200,37 @@ func (s *Service) UpdateClient(ctx context.Context, owner keybox.User, id string
 // DeleteClient deletes a client; with cascade, its projects, licenses and
 // activations too, in one transaction. Without it, a client with projects stays.
 func (s *Service) DeleteClient(ctx context.Context, owner keybox.User, id string, cascade bool) error {
-	err := s.store.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteClient(ctx, owner.ID, id, cascade) })
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		c, err := tx.Client(ctx, owner.ID, id)
+		if err != nil {
+			return err
+		}
+		var projects []keybox.Project
+		var licenses []keybox.License
+		if cascade {
+			if projects, _, err = tx.Projects(ctx, keybox.ProjectFilter{OwnerID: owner.ID, ClientID: id}); err != nil {
+				return err
+			}
+			if licenses, _, err = tx.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: id}); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteClient(ctx, owner.ID, id, cascade); err != nil {
+			return err
+		}
+		if err := ev.licensesDeleted(owner, licenses); err != nil {
+			return err
+		}
+		for _, p := range projects {
+			err := ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventProjectDeleted, Actor: userActor(owner.ID),
+				Subject: projectSubject(p.ID)}, map[string]any{"name": p.Name, "client": p.ClientID, "cascade": true})
+			if err != nil {
+				return err
+			}
+		}
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventClientDeleted, Actor: userActor(owner.ID),
+			Subject: clientSubject(id)}, map[string]any{"name": c.Name, "email": c.Email, "cascade": cascade})
+	})
 	switch {
 	case errors.Is(err, keybox.ErrNotFound):
 		return errClientNotFound

@@ -98,9 +98,9 @@ func (s *Service) showLeases(l *keybox.License, acts []keybox.Activation) {
 	}
 }
 
-// removeLapsed deletes the lapsed seats of l, locked in tx, and returns the
-// others. It does not write l.
-func (s *Service) removeLapsed(ctx context.Context, tx keybox.Tx, l keybox.License, acts []keybox.Activation, now time.Time) ([]keybox.Activation, error) {
+// removeLapsed deletes the lapsed seats of l, locked in tx, each with its
+// activation.expired event, and returns the others. It does not write l.
+func (s *Service) removeLapsed(ctx context.Context, tx keybox.Tx, ev *events, l keybox.License, acts []keybox.Activation, now time.Time) ([]keybox.Activation, error) {
 	if l.LeaseSeconds <= 0 {
 		return acts, nil
 	}
@@ -113,20 +113,19 @@ func (s *Service) removeLapsed(ctx context.Context, tx keybox.Tx, l keybox.Licen
 		if err := tx.DeleteActivation(ctx, l.ID, acts[i].ID); err != nil {
 			return nil, fmt.Errorf("remove lapsed seat: %w", err)
 		}
-		if err := s.seatLapsed(ctx, tx, l, acts[i]); err != nil {
+		if err := ev.seatLapsed(l, acts[i]); err != nil {
 			return nil, err
 		}
 	}
 	return kept, nil
 }
 
-// seatLapsed is called, in the transaction that removes it, for every seat
-// removed because its lease lapsed: by the lease sweep, or by an activation
-// that finds it lapsed. It is where the activation.expired event is
-// recorded, with the removal, once the event log exists.
-func (s *Service) seatLapsed(_ context.Context, _ keybox.Tx, l keybox.License, seat keybox.Activation) error {
-	s.log.Debug("seat lease lapsed", "license", l.ID, "activation", seat.ID)
-	return nil
+// seatLapsed records, in the transaction that removes it, a seat removed
+// because its lease lapsed: by the lease sweep, or by an activation that
+// finds it lapsed. Time took the seat, so the system is the actor.
+func (ev *events) seatLapsed(l keybox.License, seat keybox.Activation) error {
+	return ev.add(keybox.Event{OwnerID: l.OwnerID, Type: keybox.EventActivationExpired, Actor: systemActor,
+		Subject: activationSubject(seat)}, newSeatData(l, seat))
 }
 
 // Heartbeat is the answer to POST /validate/heartbeat: when the seat's lease
@@ -217,7 +216,7 @@ func (s *Service) SweepLeases(ctx context.Context) (int, error) {
 // sweepLicenseLeases removes the lapsed seats of one license, locked.
 func (s *Service) sweepLicenseLeases(ctx context.Context, key string, now time.Time) (int, error) {
 	n := 0
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		l, err := tx.LicenseForUpdate(ctx, key)
 		if err != nil {
 			return storeErr(err, nil, "lease sweep")
@@ -226,7 +225,7 @@ func (s *Service) sweepLicenseLeases(ctx context.Context, key string, now time.T
 		if err != nil {
 			return err
 		}
-		kept, err := s.removeLapsed(ctx, tx, l, acts, now)
+		kept, err := s.removeLapsed(ctx, tx, ev, l, acts, now)
 		if err != nil {
 			return err
 		}

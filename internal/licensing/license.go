@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keyboxhq/keybox"
@@ -37,7 +38,7 @@ func (s *Service) newLicense(p keybox.Project, duration int, services []keybox.S
 // withNewKey runs create in a transaction after giving l a fresh key (unless
 // it already has an imported one). A generated key that collides, which 100
 // random bits make all but impossible, is drawn again.
-func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func(keybox.Tx) error) error {
+func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func(keybox.Tx, *events) error) error {
 	imported := l.Key != ""
 	for attempt := 0; ; attempt++ {
 		if !imported {
@@ -47,7 +48,7 @@ func (s *Service) withNewKey(ctx context.Context, l *keybox.License, create func
 			}
 			l.Key = key
 		}
-		err := s.store.Update(ctx, create)
+		err := s.update(ctx, create)
 		if errors.Is(err, keybox.ErrDuplicate) {
 			if imported {
 				return errKeyTaken
@@ -123,7 +124,7 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 	p := keybox.Project{ID: in.ProjectID.Value, ClientID: in.ClientID.Value, OwnerID: owner.ID}
 	l := s.newLicense(p, in.Duration.Value, services, 1, now)
 	l.Key, l.ProductName = in.Key.Value, keybox.NullString(product)
-	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
+	err = s.withNewKey(ctx, &l, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
 			return storeErr(err, errClientNotFound, "create license")
 		}
@@ -149,7 +150,10 @@ func (s *Service) CreateLicense(ctx context.Context, owner keybox.User, in NewLi
 			l.RequireMachineID = *in.RequireMachineID
 		}
 		own.apply(&l)
-		return tx.CreateLicense(ctx, l)
+		if err := tx.CreateLicense(ctx, l); err != nil {
+			return err
+		}
+		return ev.licenseCreated(owner, l)
 	})
 	if err != nil {
 		return keybox.License{}, err
@@ -243,19 +247,29 @@ func (s *Service) License(ctx context.Context, owner keybox.User, key string) (L
 	return LicenseView{License: present(l, now), Activations: acts, SeatsInUse: s.seatsInUse(&l, acts, now)}, nil
 }
 
-// updateLicense runs change on the caller's license, locked, and stores the result.
-func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key string, change func(tx keybox.Tx, l *keybox.License) error) (keybox.License, error) {
+// updateLicense runs change on the caller's license, locked, and stores the
+// result with the event change returns (none when its type is "").
+func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key string,
+	change func(tx keybox.Tx, ev *events, l *keybox.License) (licenseEvent, error)) (keybox.License, error) {
 	var l keybox.License
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		var err error
 		if l, err = ownLicenseForUpdate(ctx, tx, owner, key); err != nil {
 			return err
 		}
-		if err := change(tx, &l); err != nil {
+		e, err := change(tx, ev, &l)
+		if err != nil {
 			return err
 		}
 		l.UpdatedAt = s.now()
-		return tx.UpdateLicense(ctx, l)
+		if err := tx.UpdateLicense(ctx, l); err != nil {
+			return err
+		}
+		if e.typ == "" {
+			return nil
+		}
+		return ev.add(keybox.Event{OwnerID: l.OwnerID, Type: e.typ, Actor: userActor(owner.ID), Subject: licenseSubject(l)},
+			e.data.with("key", l.Key))
 	})
 	if err != nil {
 		return keybox.License{}, err
@@ -268,11 +282,14 @@ func (s *Service) updateLicense(ctx context.Context, owner keybox.User, key stri
 // ACTIVE if it was ever activated, else PENDING; an EXPIRED license must be
 // renewed instead.
 func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key string) (keybox.License, error) {
-	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, _ *events, l *keybox.License) (licenseEvent, error) {
+		from := l.Status
+		e := licenseEvent{typ: keybox.EventLicenseRevoked, data: changes{}}
 		switch statusAt(*l, s.clock()) {
 		case keybox.StatusExpired:
-			return errExpiredToggle
+			return e, errExpiredToggle
 		case keybox.StatusRevoked:
+			e.typ = keybox.EventLicenseRestored
 			l.Status = keybox.StatusPending
 			if clockStarted(*l) {
 				l.Status = keybox.StatusActive
@@ -280,7 +297,8 @@ func (s *Service) ToggleRevoke(ctx context.Context, owner keybox.User, key strin
 		default:
 			l.Status = keybox.StatusRevoked
 		}
-		return nil
+		e.data.set("status", from, l.Status)
+		return e, nil
 	})
 }
 
@@ -301,28 +319,33 @@ func (s *Service) Renew(ctx context.Context, owner keybox.User, key string, in R
 	if in.Duration.Present && !in.Duration.In(MinDuration, MaxDuration) {
 		return keybox.License{}, errInvalidDuration
 	}
-	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, l *keybox.License) error {
+	return s.updateLicense(ctx, owner, key, func(_ keybox.Tx, _ *events, l *keybox.License) (licenseEvent, error) {
+		before := *l
+		e := licenseEvent{typ: keybox.EventLicenseRenewed, data: changes{}}
 		n := in.Duration.Value
 		if !in.Duration.Present {
 			n = min(l.Duration, MaxDuration)
 		}
 		if n < MinDuration {
-			return errInvalidDuration // nothing to repeat (an imported license): send a duration
+			return e, errInvalidDuration // nothing to repeat (an imported license): send a duration
 		}
 		l.Duration += n
 		if !clockStarted(*l) {
 			l.ExpiresAt = addMonths(l.IssuedAt, l.Duration)
-			return nil
+		} else {
+			from := l.ExpiresAt
+			if now := s.now(); now.After(from.Time) {
+				from = now
+			}
+			l.ExpiresAt = addMonths(from, n)
+			if l.Status == keybox.StatusExpired || l.Status == keybox.StatusActive {
+				l.Status = keybox.StatusActive
+			}
 		}
-		from := l.ExpiresAt
-		if now := s.now(); now.After(from.Time) {
-			from = now
-		}
-		l.ExpiresAt = addMonths(from, n)
-		if l.Status == keybox.StatusExpired || l.Status == keybox.StatusActive {
-			l.Status = keybox.StatusActive
-		}
-		return nil
+		e.data.set("duration", before.Duration, l.Duration)
+		e.data.set("expiresAt", before.ExpiresAt, l.ExpiresAt)
+		e.data.set("status", before.Status, l.Status)
+		return e, nil
 	})
 }
 
@@ -370,10 +393,12 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 	if err := fe.err(); err != nil {
 		return keybox.License{}, err
 	}
-	return s.updateLicense(ctx, owner, key, func(tx keybox.Tx, l *keybox.License) error {
+	return s.updateLicense(ctx, owner, key, func(tx keybox.Tx, _ *events, l *keybox.License) (licenseEvent, error) {
+		before := *l
+		e := licenseEvent{typ: keybox.EventLicenseUpdated, data: changes{}}
 		if in.Duration.Present && in.Duration.Value != l.Duration {
 			if clockStarted(*l) {
-				return errDurationStarted
+				return e, errDurationStarted
 			}
 			l.Duration, l.ExpiresAt = in.Duration.Value, addMonths(l.IssuedAt, in.Duration.Value)
 		}
@@ -381,10 +406,10 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 		if in.MaxMachines.Present {
 			acts, err := tx.Activations(ctx, l.ID)
 			if err != nil {
-				return err
+				return e, err
 			}
 			if in.MaxMachines.Value < s.seatsInUse(l, acts, s.clock()) {
-				return errSeatsInUse
+				return e, errSeatsInUse
 			}
 			l.MaxMachines = in.MaxMachines.Value
 		}
@@ -397,23 +422,37 @@ func (s *Service) PatchLicense(ctx context.Context, owner keybox.User, key strin
 		if in.RequireMachineID != nil {
 			l.RequireMachineID = *in.RequireMachineID
 		}
-		return nil
+		e.data.set("duration", before.Duration, l.Duration)
+		e.data.set("expiresAt", before.ExpiresAt, l.ExpiresAt)
+		e.data.set("maxMachines", before.MaxMachines, l.MaxMachines)
+		e.data.set("leaseSeconds", before.LeaseSeconds, l.LeaseSeconds)
+		e.data.set("entitlements", before.Entitlements, l.Entitlements)
+		e.data.set("metadata", before.Metadata, l.Metadata)
+		e.data.set("services", before.Services, l.Services)
+		e.data.set("productName", before.ProductName, l.ProductName)
+		e.data.set("requireMachineId", before.RequireMachineID, l.RequireMachineID)
+		return e, nil
 	})
 }
 
 // RemoveActivation frees a seat (a customer's lost laptop). The license's
 // machineId/instanceId keep showing its oldest remaining binding.
 func (s *Service) RemoveActivation(ctx context.Context, owner keybox.User, key, activationID string) error {
-	_, err := s.updateLicense(ctx, owner, key, func(tx keybox.Tx, l *keybox.License) error {
-		if err := tx.DeleteActivation(ctx, l.ID, activationID); err != nil {
-			return storeErr(err, errActivationNotFound, "remove activation")
-		}
+	_, err := s.updateLicense(ctx, owner, key, func(tx keybox.Tx, ev *events, l *keybox.License) (licenseEvent, error) {
 		acts, err := tx.Activations(ctx, l.ID)
 		if err != nil {
-			return err
+			return licenseEvent{}, err
 		}
-		showFirstBinding(l, acts)
-		return nil
+		i := slices.IndexFunc(acts, func(a keybox.Activation) bool { return a.ID == activationID })
+		if i < 0 {
+			return licenseEvent{}, errActivationNotFound
+		}
+		if err := tx.DeleteActivation(ctx, l.ID, activationID); err != nil {
+			return licenseEvent{}, storeErr(err, errActivationNotFound, "remove activation")
+		}
+		seat := acts[i]
+		showFirstBinding(l, slices.Delete(acts, i, i+1))
+		return licenseEvent{}, ev.activationDeleted(*l, seat, userActor(owner.ID))
 	})
 	return err
 }

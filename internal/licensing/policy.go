@@ -99,16 +99,22 @@ func (s *Service) PatchPolicy(ctx context.Context, owner keybox.User, projectID 
 		return keybox.Policy{}, err
 	}
 	var p keybox.Project
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		var err error
 		if p, err = tx.Project(ctx, owner.ID, projectID); err != nil {
 			return storeErr(err, errProjectNotFound, "update policy")
 		}
+		before := p.Policy
 		if err := in.apply(&p.Policy, ""); err != nil {
 			return err
 		}
 		p.UpdatedAt = s.now()
-		return tx.UpdateProject(ctx, p)
+		if err := tx.UpdateProject(ctx, p); err != nil {
+			return err
+		}
+		c := changes{}
+		c.set("policy", before, p.Policy)
+		return ev.projectUpdated(owner, p, c)
 	})
 	if err != nil {
 		return keybox.Policy{}, err

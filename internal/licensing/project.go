@@ -65,14 +65,20 @@ func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.Use
 	l := s.newLicense(p, duration.Value, services, 1, now)
 	applyPolicy(&l, p.Policy)
 	l.Duration, l.ExpiresAt = duration.Value, addMonths(now, duration.Value)
-	err = s.withNewKey(ctx, &l, func(tx keybox.Tx) error {
+	err = s.withNewKey(ctx, &l, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, in.ClientID.Value); err != nil {
 			return storeErr(err, errClientNotFound, "create project")
 		}
 		if err := tx.CreateProject(ctx, p); err != nil {
 			return err
 		}
-		return tx.CreateLicense(ctx, l)
+		if err := tx.CreateLicense(ctx, l); err != nil {
+			return err
+		}
+		if err := ev.projectCreated(owner, p); err != nil {
+			return err
+		}
+		return ev.licenseCreated(owner, l)
 	})
 	if err != nil {
 		return keybox.Project{}, keybox.License{}, err
@@ -105,11 +111,14 @@ func (s *Service) CreateProject(ctx context.Context, owner keybox.User, in NewPr
 	now := s.now()
 	p := keybox.Project{ID: s.newID(now), Name: name, ClientID: in.ClientID.Value, OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now,
 		Policy: DefaultPolicy()}
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if _, err := tx.Client(ctx, owner.ID, p.ClientID); err != nil {
 			return storeErr(err, errClientNotFound, "create project")
 		}
-		return tx.CreateProject(ctx, p)
+		if err := tx.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		return ev.projectCreated(owner, p)
 	})
 	if err != nil {
 		return keybox.Project{}, err
@@ -162,13 +171,18 @@ func (s *Service) RenameProject(ctx context.Context, owner keybox.User, id strin
 		return keybox.Project{}, err
 	}
 	var p keybox.Project
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		var err error
 		if p, err = tx.Project(ctx, owner.ID, id); err != nil {
 			return storeErr(err, errProjectNotFound, "rename project")
 		}
+		c := changes{}
+		c.set("name", p.Name, name)
 		p.Name, p.UpdatedAt = name, s.now()
-		return tx.UpdateProject(ctx, p)
+		if err := tx.UpdateProject(ctx, p); err != nil {
+			return err
+		}
+		return ev.projectUpdated(owner, p, c)
 	})
 	if err != nil {
 		return keybox.Project{}, err
@@ -179,7 +193,26 @@ func (s *Service) RenameProject(ctx context.Context, owner keybox.User, id strin
 // DeleteProject deletes a project; with cascade, its licenses and their
 // activations too. Without it, a project with licenses stays.
 func (s *Service) DeleteProject(ctx context.Context, owner keybox.User, id string, cascade bool) error {
-	err := s.store.Update(ctx, func(tx keybox.Tx) error { return tx.DeleteProject(ctx, owner.ID, id, cascade) })
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		p, err := tx.Project(ctx, owner.ID, id)
+		if err != nil {
+			return err
+		}
+		var licenses []keybox.License
+		if cascade {
+			if licenses, _, err = tx.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ProjectID: id}); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteProject(ctx, owner.ID, id, cascade); err != nil {
+			return err
+		}
+		if err := ev.licensesDeleted(owner, licenses); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventProjectDeleted, Actor: userActor(owner.ID),
+			Subject: projectSubject(id)}, map[string]any{"name": p.Name, "client": p.ClientID, "cascade": cascade})
+	})
 	switch {
 	case errors.Is(err, keybox.ErrNotFound):
 		return errProjectNotFound
@@ -192,4 +225,14 @@ func (s *Service) DeleteProject(ctx context.Context, owner keybox.User, id strin
 		s.licensesChanged()
 	}
 	return nil
+}
+
+func (ev *events) projectCreated(owner keybox.User, p keybox.Project) error {
+	return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventProjectCreated, Actor: userActor(owner.ID),
+		Subject: projectSubject(p.ID)}, projectData(p))
+}
+
+func (ev *events) projectUpdated(owner keybox.User, p keybox.Project, c changes) error {
+	return ev.add(keybox.Event{OwnerID: owner.ID, Type: keybox.EventProjectUpdated, Actor: userActor(owner.ID),
+		Subject: projectSubject(p.ID)}, c)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/webhook"
 )
 
 // Config holds a Service's dependencies.
@@ -46,6 +47,11 @@ type Config struct {
 	// encrypted with a key derived from it. Every server sharing a database
 	// needs the same one.
 	SecretKey []byte
+	// Webhooks says which endpoints webhooks may point to.
+	Webhooks webhook.Policy
+	// EventRetention is how long events are kept (DefaultEventRetention
+	// when 0; negative keeps them for ever).
+	EventRetention time.Duration
 }
 
 // Service is the licensing service.
@@ -64,6 +70,13 @@ type Service struct {
 	sealer       *sealer
 	keys         signingKeys
 	fingerprints keyFingerprints
+
+	eventIDs      *keybox.IDs
+	webhookPolicy webhook.Policy
+	hookBox       *secretBox
+	wake          chan struct{} // deliveries committed
+	retention     time.Duration
+	lastPrune     time.Time // on the clock; used by the sweeper only
 }
 
 // New returns a Service.
@@ -75,12 +88,25 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	hookBox, err := newSecretBox(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store: cfg.Store, passwords: cfg.Passwords, tokens: cfg.Tokens, ids: cfg.IDs,
 		clock: cfg.Now, log: cfg.Logger, random: cfg.Random, signupClosed: cfg.SignupClosed,
 		cache: newLicenseCache(cfg.CacheTTL, cfg.CacheSize), counts: newCounter(), keyRandom: cfg.KeyRandom,
-		fingerprints: newKeyFingerprints(cfg.FingerprintSecret),
-		sealer:       sealer,
+		fingerprints:  newKeyFingerprints(cfg.FingerprintSecret),
+		sealer:        sealer,
+		webhookPolicy: cfg.Webhooks, hookBox: hookBox, wake: make(chan struct{}, 1), retention: cfg.EventRetention,
+	}
+	// Events and deliveries draw their ids from a source of their own, so
+	// that recording events leaves the ids of everything else as they were.
+	if s.eventIDs, err = keybox.NewIDs(nil); err != nil {
+		return nil, err
+	}
+	if s.retention == 0 {
+		s.retention = DefaultEventRetention
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -105,6 +131,9 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) now() keybox.Time { return keybox.NewTime(s.clock()) }
 
 func (s *Service) newID(t keybox.Time) string { return s.ids.New(t.Time) }
+
+// newEventID returns the id of an event or a delivery.
+func (s *Service) newEventID(t keybox.Time) string { return s.eventIDs.New(t.Time) }
 
 // Ready reports whether the store answers with a current schema.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -50,11 +50,15 @@ func (s *Service) Refresh(ctx context.Context, caller keybox.User) (string, erro
 // LogoutAll ends every login token of the caller, on every server, the one
 // the caller sent included, and revokes every API token of the account.
 func (s *Service) LogoutAll(ctx context.Context, caller keybox.User) error {
-	return s.store.Update(ctx, func(tx keybox.Tx) error {
-		if err := s.revokeAPITokens(ctx, tx, caller.ID); err != nil {
+	return s.update(ctx, func(tx keybox.Tx, ev *events) error {
+		if err := s.revokeAPITokens(ctx, tx, ev, caller.ID, "logged out everywhere"); err != nil {
 			return err
 		}
-		return s.endSessions(ctx, tx, &caller)
+		if err := s.endSessions(ctx, tx, &caller); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: caller.ID, Type: keybox.EventUserUpdated, Actor: userActor(caller.ID),
+			Subject: userSubject(caller.ID)}, map[string]any{"sessionsEnded": true})
 	})
 }
 

@@ -75,7 +75,7 @@ func (s *Service) SignInWithProvider(ctx context.Context, a ProviderAccount) (st
 	now := s.now()
 	var u keybox.User
 	var how string
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		// Serialises with signups and with itself: the same new subject
 		// signing in twice at once makes one account, and the first
 		// account of an installation is the only ADMIN.
@@ -85,6 +85,9 @@ func (s *Service) SignInWithProvider(ctx context.Context, a ProviderAccount) (st
 		var err error
 		u, how, err = s.providerUser(ctx, tx, a, email, now)
 		if err != nil {
+			return err
+		}
+		if err := ev.providerSignIn(u, how, a.Provider); err != nil {
 			return err
 		}
 		if err := tx.DeleteSignInCodes(ctx, now.Time); err != nil {
@@ -105,6 +108,22 @@ func (s *Service) SignInWithProvider(ctx context.Context, a ProviderAccount) (st
 	s.log.LogAttrs(ctx, slog.LevelInfo, "signed in with a provider",
 		slog.String("provider", a.Provider), slog.String("userId", u.ID), slog.String("account", how))
 	return code, nil
+}
+
+// providerSignIn records what a provider's sign-in changed: an account
+// made, or an account linked to the provider; a sign-in to a linked
+// account changes nothing.
+func (ev *events) providerSignIn(u keybox.User, how, provider string) error {
+	switch how {
+	case "created":
+		data := userData(u)
+		data["provider"] = provider
+		return ev.add(keybox.Event{OwnerID: u.ID, Type: keybox.EventUserCreated, Actor: userActor(u.ID), Subject: userSubject(u.ID)}, data)
+	case "linked":
+		return ev.add(keybox.Event{OwnerID: u.ID, Type: keybox.EventUserUpdated, Actor: userActor(u.ID), Subject: userSubject(u.ID)},
+			map[string]any{"identityLinked": provider})
+	}
+	return nil
 }
 
 // providerUser applies SignInWithProvider's rules inside its transaction and

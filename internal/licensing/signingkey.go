@@ -79,7 +79,7 @@ func newestUsable(keys []keybox.SigningKey) (keybox.SigningKey, bool) {
 // installation's first key when none may sign. Servers starting together
 // agree under a lock.
 func (s *Service) EnsureSigningKey(ctx context.Context) error {
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "signing-keys"); err != nil {
 			return err
 		}
@@ -106,7 +106,10 @@ func (s *Service) EnsureSigningKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return tx.CreateSigningKey(ctx, k)
+		if err := tx.CreateSigningKey(ctx, k); err != nil {
+			return err
+		}
+		return ev.keyRotated(k, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("ensure signing key: %w", err)
@@ -132,7 +135,7 @@ func (s *Service) CheckSigningKey(ctx context.Context) error {
 // an installation whose secret was lost.
 func (s *Service) RotateSigningKey(ctx context.Context) (keybox.SigningKey, error) {
 	var k keybox.SigningKey
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "signing-keys"); err != nil {
 			return err
 		}
@@ -140,8 +143,10 @@ func (s *Service) RotateSigningKey(ctx context.Context) (keybox.SigningKey, erro
 		if err != nil {
 			return err
 		}
-		k, err = s.replaceKeys(ctx, tx, keys, s.now())
-		return err
+		if k, err = s.replaceKeys(ctx, tx, keys, s.now()); err != nil {
+			return err
+		}
+		return ev.keyRotated(k, keys)
 	})
 	if err != nil {
 		return keybox.SigningKey{}, fmt.Errorf("rotate signing key: %w", err)
@@ -174,7 +179,7 @@ func (s *Service) replaceKeys(ctx context.Context, tx keybox.Tx, keys []keybox.S
 // was the key that signs, a new one replaces it, returned as replacement
 // (zero otherwise). Revoking a revoked key changes nothing.
 func (s *Service) RevokeSigningKey(ctx context.Context, id string) (replacement keybox.SigningKey, err error) {
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "signing-keys"); err != nil {
 			return err
 		}
@@ -199,14 +204,37 @@ func (s *Service) RevokeSigningKey(ctx context.Context, id string) (replacement 
 			if replacement, err = s.replaceKeys(ctx, tx, keys, now); err != nil {
 				return err
 			}
+			if err := ev.keyRotated(replacement, keys); err != nil {
+				return err
+			}
 		}
-		return tx.RevokeSigningKey(ctx, id, now)
+		if err := tx.RevokeSigningKey(ctx, id, now); err != nil {
+			return err
+		}
+		data := map[string]any{}
+		if replacement.ID != "" {
+			data["replacement"] = replacement.ID
+		}
+		return ev.add(keybox.Event{Type: keybox.EventSigningKeyRevoked, Subject: signingKeySubject(id)}, data)
 	})
 	if err != nil {
 		return keybox.SigningKey{}, storeErr(err, nil, "revoke signing key")
 	}
 	s.forgetKeys()
 	return replacement, nil
+}
+
+// keyRotated records a new signing key for the installation, and the keys it
+// retired (those of before that were still signing).
+func (ev *events) keyRotated(k keybox.SigningKey, before []keybox.SigningKey) error {
+	retired := []string{}
+	for _, old := range before {
+		if old.RetiredAt.IsZero() {
+			retired = append(retired, old.ID)
+		}
+	}
+	return ev.add(keybox.Event{Type: keybox.EventSigningKeyRotated, Subject: signingKeySubject(k.ID)},
+		map[string]any{"retired": retired})
 }
 
 // forgetKeys makes the next use read the keys again.

@@ -2,7 +2,10 @@ package licensing
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/keyboxhq/keybox"
 )
 
 // SweepInterval is how often the background sweep persists expiries: at
@@ -10,11 +13,40 @@ import (
 // shown (a license is judged expired the instant it passes its expiry).
 const SweepInterval = 30 * time.Second
 
-// SweepExpired stores EXPIRED on every ACTIVE license past its expiry and
-// returns how many changed. Reads never depend on it (they judge expiry
-// themselves); it keeps stored statuses, filters and exports honest.
+// sweepBatch is how many licenses one transaction of the sweep expires.
+const sweepBatch = 500
+
+// SweepExpired stores EXPIRED on every ACTIVE license past its expiry, with
+// a license.expired event for each, and returns how many changed. Reads
+// never depend on it (they judge expiry themselves); it keeps stored
+// statuses, filters and exports honest, and tells webhooks.
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
-	return s.store.ExpireLicenses(ctx, s.clock())
+	total := 0
+	for {
+		var expired []keybox.License
+		err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
+			var err error
+			if expired, err = tx.ExpireLicenses(ctx, s.clock(), sweepBatch); err != nil {
+				return err
+			}
+			for _, l := range expired {
+				err := ev.add(keybox.Event{OwnerID: l.OwnerID, Type: keybox.EventLicenseExpired, Actor: systemActor,
+					Subject: licenseSubject(l)}, map[string]any{"key": l.Key, "expiresAt": l.ExpiresAt,
+					"status": map[string]any{"from": keybox.StatusActive, "to": keybox.StatusExpired}})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("expire licenses: %w", err)
+		}
+		total += len(expired)
+		if len(expired) < sweepBatch {
+			return total, nil
+		}
+	}
 }
 
 // RunSweeper sweeps expiries and lapsed leases every interval until ctx
@@ -41,6 +73,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		} else if n > 0 {
 			s.log.Info("lease sweep", "lapsed", n)
 		}
+		s.maybePrune(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -98,6 +98,22 @@ func TestSweepOnSharedDatabase(t *testing.T) {
 			if got[keybox.StatusExpired] != 20 {
 				t.Fatalf("stored statuses %v, want 20 EXPIRED", got)
 			}
+			// One license.expired event for each, by the system, whichever
+			// server's sweep stored it.
+			events, _, err := store.Events(context.Background(), keybox.EventFilter{OwnerID: u.ID, Types: []string{keybox.EventLicenseExpired}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, e := range events {
+				if e.Actor.Type != keybox.ActorSystem || seen[e.Subject.ID] {
+					t.Fatalf("event %+v (seen before: %v)", e, seen[e.Subject.ID])
+				}
+				seen[e.Subject.ID] = true
+			}
+			if len(seen) != 20 {
+				t.Fatalf("%d license.expired events, want 20", len(seen))
+			}
 		})
 	}
 }

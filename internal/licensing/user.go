@@ -87,7 +87,7 @@ func (s *Service) createUser(ctx context.Context, in SignupInput, role keybox.Ro
 	}
 	now := s.now()
 	u := keybox.User{ID: s.newID(now), Name: name, Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if u.Role == "" {
 			// Two first signups at once must not both become ADMIN.
 			if err := tx.Lock(ctx, "users"); err != nil {
@@ -102,7 +102,13 @@ func (s *Service) createUser(ctx context.Context, in SignupInput, role keybox.Ro
 				u.Role = keybox.RoleAdmin
 			}
 		}
-		return tx.CreateUser(ctx, u)
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		// The account's own chain; made by whoever the origin names (an
+		// ADMIN, the command line), else by the new user signing up.
+		return ev.add(keybox.Event{OwnerID: u.ID, Type: keybox.EventUserCreated, Actor: userActor(u.ID),
+			Subject: userSubject(u.ID)}, userData(u))
 	})
 	if errors.Is(err, keybox.ErrDuplicate) {
 		return keybox.User{}, errEmailRegistered
@@ -190,7 +196,7 @@ func (s *Service) UpdateUser(ctx context.Context, caller keybox.User, id string,
 	}
 	var u keybox.User
 	endSessions := false
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "users"); err != nil {
 			return err
 		}
@@ -198,6 +204,7 @@ func (s *Service) UpdateUser(ctx context.Context, caller keybox.User, id string,
 		if u, err = tx.UserByID(ctx, id); err != nil {
 			return storeErr(err, errUserNotFound, "update user")
 		}
+		before := u
 		if in.Name.Present {
 			if in.Name.WrongType || in.Name.Blank() || tooLong(in.Name.Trimmed()) {
 				return errInvalidName
@@ -233,9 +240,16 @@ func (s *Service) UpdateUser(ctx context.Context, caller keybox.User, id string,
 		}
 		if endSessions {
 			// Tokens name the role they were issued for: a new role, new tokens.
-			return s.endSessions(ctx, tx, &u)
+			if err := s.endSessions(ctx, tx, &u); err != nil {
+				return err
+			}
 		}
-		return nil
+		c := changes{}
+		c.set("name", before.Name, u.Name)
+		c.set("email", before.Email, u.Email)
+		c.set("role", before.Role, u.Role)
+		return ev.add(keybox.Event{OwnerID: u.ID, Type: keybox.EventUserUpdated, Actor: userActor(caller.ID),
+			Subject: userSubject(u.ID)}, c)
 	})
 	if errors.Is(err, keybox.ErrDuplicate) {
 		return keybox.User{}, errEmailRegistered
@@ -270,7 +284,7 @@ func (s *Service) DeleteUser(ctx context.Context, caller keybox.User, id string,
 	if caller.Role != keybox.RoleAdmin {
 		return errForbidden
 	}
-	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "users"); err != nil {
 			return err
 		}
@@ -282,7 +296,14 @@ func (s *Service) DeleteUser(ctx context.Context, caller keybox.User, id string,
 		if err := s.keepOneAdmin(ctx, tx, u, ""); err != nil {
 			return err
 		}
-		return tx.DeleteUser(ctx, id, cascade)
+		if err := tx.DeleteUser(ctx, id, cascade); err != nil {
+			return err
+		}
+		// Recorded for the installation (its ADMINs see it): the account,
+		// and whatever it owned, are gone.
+		data := userData(u)
+		data["cascade"] = cascade
+		return ev.add(keybox.Event{Type: keybox.EventUserDeleted, Actor: userActor(caller.ID), Subject: userSubject(u.ID)}, data)
 	})
 	switch {
 	case errors.Is(err, keybox.ErrInUse):
@@ -341,7 +362,7 @@ func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in Pas
 		return "", err
 	}
 	var u keybox.User
-	err = s.store.Update(ctx, func(tx keybox.Tx) error {
+	err = s.update(ctx, func(tx keybox.Tx, ev *events) error {
 		if err := tx.Lock(ctx, "users"); err != nil {
 			return err
 		}
@@ -358,10 +379,14 @@ func (s *Service) ChangePassword(ctx context.Context, caller keybox.User, in Pas
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := s.revokeAPITokens(ctx, tx, u.ID); err != nil {
+		if err := s.revokeAPITokens(ctx, tx, ev, u.ID, "password changed"); err != nil {
 			return err
 		}
-		return s.endSessions(ctx, tx, &u)
+		if err := s.endSessions(ctx, tx, &u); err != nil {
+			return err
+		}
+		return ev.add(keybox.Event{OwnerID: u.ID, Type: keybox.EventUserPasswordChanged, Actor: userActor(u.ID),
+			Subject: userSubject(u.ID)}, nil)
 	})
 	if err != nil {
 		return "", err

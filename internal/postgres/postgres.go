@@ -74,8 +74,9 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Sto
 // stores in separate schemas of one database do not block each other.
 func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:      "postgres",
-		ForUpdate: " FOR UPDATE",
+		Name:       "postgres",
+		ForUpdate:  " FOR UPDATE",
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
 		Lock: func(ctx context.Context, tx *sql.Tx, name string) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || $1))`, name)
 			return err

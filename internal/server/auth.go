@@ -31,6 +31,14 @@ type caller struct {
 	apiToken string
 }
 
+// actor is who the caller's changes are recorded as made by.
+func (c caller) actor() keybox.Actor {
+	if c.apiToken != "" {
+		return keybox.Actor{Type: keybox.ActorToken, ID: c.apiToken}
+	}
+	return keybox.Actor{Type: keybox.ActorUser, ID: c.user.ID}
+}
+
 // authenticate returns who r authenticated as, with a login token or an API
 // token, for a route of access. An API token acts as its owner, and only on
 // the routes its scope permits: this is the one place scopes are enforced,

@@ -16,6 +16,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
+	"github.com/keyboxhq/keybox/internal/webhook"
 )
 
 // testSecret signs the test servers' tokens.
@@ -31,6 +32,8 @@ type env struct {
 	clock  *servertest.Clock
 	// passwords counts the passwords the server checked.
 	passwords *auth.Passwords
+	// worker delivers webhooks when drained (or runs, withDeliveries).
+	worker *webhook.Worker
 	// metricsURL is the metrics listener's base URL, when the server has one.
 	metricsURL string
 }
@@ -78,7 +81,7 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	}
 	s := servertest.New(t, store, o)
 	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock, passwords: s.Passwords,
-		metricsURL: s.MetricsURL}
+		worker: s.Worker, metricsURL: s.MetricsURL}
 }
 
 // response is a decoded JSON answer.

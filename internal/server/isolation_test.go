@@ -25,6 +25,7 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"GET /tokens":           true, // the caller's own (TestAPITokens, and the lists below)
 	"POST /clients":         true,
 	"GET /clients":          true,
+	"POST /webhooks":        true,
 	"GET /license/me":       true,
 	"GET /dashboard/stats":  true,
 	"GET /openapi.json":     true,
@@ -71,6 +72,9 @@ func TestTenantIsolation(t *testing.T) {
 		project, key := e.projectWithLicense(ada, client, "Website")
 		activation := e.seat(key, "ada-laptop")
 
+		hook := e.do("POST", "/webhooks", ada, map[string]any{"url": "http://127.0.0.1:1/ada", "events": []string{"*"}}).
+			want(t, 201, "").body["webhook"].(map[string]any)["_id"].(string)
+		e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "")
 		adaToken := e.do("POST", "/tokens", ada, map[string]any{"name": "billing", "scope": "write"}).want(t, 201, "").obj("apiToken")["_id"].(string)
 
 		_, bob := e.developer("bob@example.com")
@@ -84,6 +88,9 @@ func TestTenantIsolation(t *testing.T) {
 				string(e.do("GET", "/license/"+key, ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/auth/me", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/projects/"+project+"/policy", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/events", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/webhooks", ada, nil).want(t, 200, "").raw) +
+				string(e.do("GET", "/webhooks/"+hook+"/deliveries", ada, nil).want(t, 200, "").raw) +
 				string(e.do("GET", "/tokens", ada, nil).want(t, 200, "").raw)
 		}
 		before := snapshot()
@@ -142,6 +149,19 @@ func TestTenantIsolation(t *testing.T) {
 				{"DELETE", "/license/" + key + "/activations/" + activation, nil, 404, "License not found", ""},
 				{"DELETE", "/license/" + bobKey + "/activations/" + activation, nil, 404, "Activation not found", ""},
 			},
+			// Bob's own events are his; none of them is about Ada's objects.
+			"GET /events": {
+				{"GET", "/events?subject=" + client, nil, 200, "", "events"},
+				{"GET", "/events?subject=" + hook, nil, 200, "", "events"},
+				{"GET", "/events?subject=" + adaID, nil, 200, "", "events"},
+				{"GET", "/events?type=webhook.*", nil, 200, "", "events"},
+			},
+			"GET /webhooks":                 {{"GET", "/webhooks", nil, 200, "", "webhooks"}},
+			"GET /webhooks/{id}":            {{"GET", "/webhooks/" + hook, nil, 404, "Webhook not found", ""}},
+			"PATCH /webhooks/{id}":          {{"PATCH", "/webhooks/" + hook, map[string]any{"url": "http://127.0.0.1:1/mallory"}, 404, "Webhook not found", ""}},
+			"DELETE /webhooks/{id}":         {{"DELETE", "/webhooks/" + hook, nil, 404, "Webhook not found", ""}},
+			"GET /webhooks/{id}/deliveries": {{"GET", "/webhooks/" + hook + "/deliveries", nil, 404, "Webhook not found", ""}},
+			"POST /webhooks/{id}/test":      {{"POST", "/webhooks/" + hook + "/test", nil, 404, "Webhook not found", ""}},
 			"GET /dashboard": {
 				{"GET", "/dashboard?clientId=" + client, nil, 404, "Client not found", ""},
 				{"GET", "/dashboard", map[string]any{"clientId": client}, 404, "Client not found", ""},

@@ -109,6 +109,7 @@ var tags = []docTag{
 	{tagProjects, "The products each client bought."},
 	{tagLicenses, "The keys issued for a project: their seats, revocation and renewal."},
 	{tagDashboard, "The whole tree of a developer's objects, and the figures the dashboard charts."},
+	{tagEvents, "Every change of state, recorded in its transaction, and the endpoints that receive them, signed, at least once."},
 	{tagLicenseAPI, "Called by shipped applications to activate and validate their key. No login token: the key is the credential."},
 }
 

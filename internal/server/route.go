@@ -44,6 +44,11 @@ type route struct {
 	// stateless routes never answer the 503 of a busy database: they use
 	// none, or, as /readyz, answer a 503 of their own.
 	stateless bool
+	// records marks a public route whose changes are recorded as events:
+	// they carry the request's address and id (routes with a caller always
+	// do, with the caller as the actor). /validate records nothing and pays
+	// nothing for it.
+	records bool
 }
 
 // Access says who may call a route. API tokens, scoped to read or to write,
@@ -187,9 +192,13 @@ func (s *Server) adapt(rt *route) http.Handler {
 	serve, env := rt.handler.serve, rt.envelope
 	checkQuery := rt.tag != tagLicenseAPI
 	if rt.access == AccessPublic {
+		records := rt.records
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			err := refuseNonText(r, checkQuery)
 			if err == nil {
+				if records {
+					r = s.withOrigin(w, r, keybox.Actor{})
+				}
 				err = serve(w, r, keybox.User{}, status)
 			}
 			if err != nil {
@@ -204,7 +213,7 @@ func (s *Server) adapt(rt *route) http.Handler {
 			c, err = s.authenticate(w, r, rt.access)
 		}
 		if err == nil {
-			err = serve(w, r, c.user, status)
+			err = serve(w, s.withOrigin(w, r, c.actor()), c.user, status)
 		}
 		if err != nil {
 			s.answerError(w, r, env, err)

@@ -15,6 +15,7 @@ const (
 	tagProjects   = "Projects"
 	tagLicenses   = "Licenses"
 	tagDashboard  = "Dashboard"
+	tagEvents     = "Events and webhooks"
 	tagLicenseAPI = "License API"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) routes() []route {
 		summary: "Activate a key on this machine, taking a seat",
 		about: "A machine that already holds a seat gets 200 again (idempotent); a PENDING license becomes ACTIVE and its clock starts. " +
 			"With a nonce, the answer is signed (KeyBox-Signature).",
-		handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired,
+		handler: writes[licensing.Check, activateAnswer](s.handleActivate), required: keyRequired, records: true,
 		envelope: successFalse, signed: true,
 		errors: []failure{
 			badRequest("License key is required", "Machine ID is required", "Invalid nonce: use 8 to 256 printable characters"),
@@ -90,7 +91,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /auth/signup", id: "signup", tag: tagAccounts, access: AccessPublic, status: http.StatusCreated,
 			summary: "Create an account",
 			about:   "The first account of an installation is its ADMIN; the others are DEVELOPERs.",
-			handler: reply(s.signup), required: []string{"name", "email", "password", "confirm_password"},
+			handler: reply(s.signup), required: []string{"name", "email", "password", "confirm_password"}, records: true,
 			errors: []failure{
 				badRequest("All fields are required", "Passwords do not match", "Password must be at least 8 characters long",
 					"Please enter a valid email address", "Name must be a non-empty string of at most 200 characters", "Email already registered"),
@@ -299,7 +300,7 @@ func (s *Server) routes() []route {
 		activate.alias("POST /license/activate", "activateLicenseAlias", "Activate a key: the path of KeyBox's older SDKs, the same as POST /validate/activate"),
 		{pattern: "POST /validate/deactivate", id: "deactivateLicense", tag: tagLicenseAPI, access: AccessPublic,
 			summary: "Release this machine's seat; the license stays active",
-			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired,
+			handler: writes[licensing.Check, publicConfirmation](s.handleDeactivate), required: keyRequired, records: true,
 			envelope: successFalse,
 			errors: []failure{badRequest("License key is required", "Machine ID is required"),
 				notFound("License not found", "License is not activated on this machine"), rateLimited}},
@@ -335,6 +336,54 @@ func (s *Server) routes() []route {
 			summary: "Licenses by status, those expiring within 30 days, and validations per day for 30 days",
 			handler: reply(s.stats)},
 
+		// The event log and webhooks.
+		{pattern: "GET /events", id: "listEvents", tag: tagEvents, access: AccessRead,
+			summary: "The caller's events, newest first",
+			about: "Every change of state is an event, recorded in the transaction that made it. " +
+				"An ADMIN also sees the installation's own events (signing keys, deleted accounts).",
+			handler: reply(s.listEvents),
+			query: []param{
+				{"type", "string", "Only events of this type (license.revoked) or family (license.*)."},
+				{"subject", "string", "Only events about the object with this id."},
+				{"since", "string", "Only events at or after this RFC 3339 time."},
+				{"page", "integer", "The page, from 1."},
+				{"limit", "integer", "Events per page, 1 to 100 (20 when absent)."},
+			},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message), invalidFields}},
+		{pattern: "POST /webhooks", id: "createWebhook", tag: tagEvents, access: AccessWrite, status: http.StatusCreated,
+			summary: "Add a webhook: an endpoint that receives the caller's events",
+			about: "Each delivery is signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature) with the secret, " +
+				"which this answer shows once. Deliveries are retried for 3 days; an endpoint failing for 3 days is turned off.",
+			handler: reply(s.createWebhook), required: []string{"url", "events"},
+			errors: []failure{invalidFields, conflict("An account may have at most 20 webhooks")}},
+		{pattern: "GET /webhooks", id: "listWebhooks", tag: tagEvents, access: AccessRead,
+			summary: "The caller's webhooks, oldest first",
+			handler: reply(s.listWebhooks)},
+		{pattern: "GET /webhooks/{id}", id: "getWebhook", tag: tagEvents, access: AccessRead,
+			summary: "One webhook",
+			handler: reply(s.getWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+		{pattern: "PATCH /webhooks/{id}", id: "updateWebhook", tag: tagEvents, access: AccessWrite,
+			summary: "Change a webhook, or turn it off or on",
+			handler: reply(s.updateWebhook),
+			errors:  []failure{invalidFields, notFound("Webhook not found")}},
+		{pattern: "DELETE /webhooks/{id}", id: "deleteWebhook", tag: tagEvents, access: AccessWrite,
+			summary: "Delete a webhook and its deliveries",
+			handler: reply(s.deleteWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+		{pattern: "GET /webhooks/{id}/deliveries", id: "listWebhookDeliveries", tag: tagEvents, access: AccessRead,
+			summary: "A webhook's deliveries, newest first, each with its attempts",
+			handler: reply(s.listDeliveries),
+			query: []param{
+				{"page", "integer", "The page, from 1."},
+				{"limit", "integer", "Deliveries per page, 1 to 100 (20 when absent)."},
+			},
+			errors: []failure{badRequest(licensing.ErrInvalidPaging.Message), notFound("Webhook not found")}},
+		{pattern: "POST /webhooks/{id}/test", id: "testWebhook", tag: tagEvents, access: AccessWrite, status: http.StatusAccepted,
+			summary: "Queue a test message (type webhook.test) to a webhook, on or off",
+			handler: reply(s.testWebhook),
+			errors:  []failure{notFound("Webhook not found")}},
+
 		// The web dashboard: one page and its assets; browsers asking for /
 		// are sent there (handleRoot).
 		{pattern: "GET /app/", page: true, handler: serves(dashboardHeaders(web.Handler()))},
@@ -365,7 +414,7 @@ func (s *Server) signInRoutes(id, goName, name string) (start, callback route) {
 		about: "Verifies the ID token (signature, issuer, audience, expiry, nonce), then finds, links or creates the account, and sends the browser to the dashboard " +
 			"with a one-time code in the URL's fragment (#/signin?code=…), never a token. Any failure sends it to #/login?error=<reason> " +
 			"(cancelled, refused, expired, state, token, unavailable, not_configured, signup_closed, email_in_use, email_missing, failed).",
-		handler: writes[none, browserRedirect](s.signInCallback(id)),
+		handler: writes[none, browserRedirect](s.signInCallback(id)), records: true,
 		query: []param{
 			{"code", "string", "The provider's authorization code."},
 			{"state", "string", "The flow's state, as the provider returns it."},

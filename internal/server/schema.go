@@ -64,6 +64,15 @@ var enums = map[reflect.Type]struct {
 var named = map[string]*schema{
 	"EntitlementCode": {Type: "string", Pattern: "^[a-z0-9][a-z0-9._-]{0,63}$",
 		Description: "An entitlement: a feature a license unlocks (\"pro\", \"export\")."},
+	"EventType": {Type: "string",
+		Description: "An event type: client.created|updated|deleted, project.created|updated|deleted, " +
+			"license.created|updated|revoked|restored|renewed|expired|deleted, activation.created|deleted|expired, " +
+			"token.created|revoked, user.created|updated|password_changed|deleted, signing_key.rotated|revoked, " +
+			"webhook.created|updated|deleted; \"*\" in a webhook's events for every type; webhook.test for a test message."},
+	// Closed sets of values, but plain strings for generators: as enums their
+	// values would collide with other enums' constants (pending, active).
+	"ActorType":      {Type: "string", Description: "user, token, application or system."},
+	"DeliveryStatus": {Type: "string", Description: "pending (due at nextAttemptAt), delivered (an answer in 2xx) or failed (given up)."},
 }
 
 // scalars are types whose wire form is not what reflection sees: they

@@ -2,6 +2,8 @@
 // callers (the Go SDK, the CLI, the examples): over a real store, on
 // loopback, with seeded ids and keys and a settable clock, so that answers
 // are the same on every run and tests move time instead of waiting for it.
+// The ids of events and webhook deliveries are random, so that servers
+// started alike may share a database; no answer but theirs shows them.
 package servertest
 
 import (
@@ -25,6 +27,7 @@ import (
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/signin"
+	"github.com/keyboxhq/keybox/internal/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -89,6 +92,18 @@ type Options struct {
 	Logger *slog.Logger
 	// SecretKey encrypts the private signing keys (SecretKey when empty).
 	SecretKey string
+	// Deliveries runs a webhook delivery worker on the server's clock, as
+	// keybox serve does but woken only by changes (its poll, for retries
+	// that come due, is a minute of real time); without it, tests deliver
+	// with Server.Worker.Drain.
+	Deliveries bool
+	// Replica, when not 0, seeds the server's ids and keys apart from
+	// replica 0's, for tests that run several servers on one database.
+	Replica byte
+	// StrictWebhooks refuses webhook URLs on loopback and private networks
+	// (the default of keybox serve); test servers allow them otherwise,
+	// for their receivers on loopback.
+	StrictWebhooks bool
 	// CacheClock, when set, is the clock of the validation cache's TTL
 	// (the real clock otherwise).
 	CacheClock func() time.Time
@@ -115,6 +130,9 @@ type Server struct {
 	Service *licensing.Service
 	// Passwords hashes and checks the server's passwords (Checks counts).
 	Passwords *auth.Passwords
+	// Worker delivers webhooks on the server's clock: running when
+	// Options.Deliveries is set, and drained by hand otherwise.
+	Worker *webhook.Worker
 	// MetricsURL is the base URL of the metrics listener, with
 	// Options.SeparateMetrics.
 	MetricsURL string
@@ -135,7 +153,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1}))
+	ids, err := keybox.NewIDs(rand.NewChaCha8([32]byte{1, opts.Replica}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +161,11 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	if secretKey == "" {
 		secretKey = SecretKey
 	}
+	hooks := webhook.Policy{AllowPrivate: !opts.StrictWebhooks}
 	svc, err := licensing.New(licensing.Config{Store: store, Passwords: passwords, Tokens: tokens, Now: clk.Now,
-		IDs: ids, Random: rand.NewChaCha8([32]byte{2}), KeyRandom: rand.NewChaCha8([32]byte{3}), SignupClosed: opts.SignupClosed,
+		IDs: ids, Random: rand.NewChaCha8([32]byte{2, opts.Replica}), KeyRandom: rand.NewChaCha8([32]byte{3, opts.Replica}), SignupClosed: opts.SignupClosed,
 		FingerprintSecret: []byte(Secret),
-		SecretKey:         []byte(secretKey), CacheClock: opts.CacheClock})
+		SecretKey:         []byte(secretKey), CacheClock: opts.CacheClock, Webhooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +200,21 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	out := &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords}
+	worker := &webhook.Worker{Source: svc, Sender: webhook.NewSender(hooks), Now: clk.Now, Wake: svc.DeliveryWake(),
+		Poll: time.Minute, Log: opts.Logger}
+	if opts.Deliveries {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			worker.Run(ctx)
+		}()
+		t.Cleanup(func() {
+			stop()
+			<-done
+		})
+	}
+	out := &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords, Worker: worker}
 	if opts.SeparateMetrics {
 		ms := httptest.NewServer(h.MetricsHandler())
 		t.Cleanup(ms.Close)

@@ -168,18 +168,21 @@ func (t *tx) UpdateLicense(ctx context.Context, l keybox.License) error {
 		l.RequireMachineID, l.LeaseSeconds, strings.Join(l.Entitlements, ","), metadataText(l.Metadata))
 }
 
-func (s *Store) ExpireLicenses(ctx context.Context, now time.Time) (int, error) {
-	s.counter.Add(1)
-	res, err := s.write.ExecContext(ctx,
-		`UPDATE licenses SET status = 'EXPIRED', updated_at = $1 WHERE status = 'ACTIVE' AND expires_at < $1`, now.UnixMilli())
+// ExpireLicenses expires a batch in one statement. The outer conditions are
+// checked again on each row's newest version, so on PostgreSQL a license
+// that another server's sweep expired first is skipped rather than returned
+// twice.
+func (t *tx) ExpireLicenses(ctx context.Context, now time.Time, limit int) ([]keybox.License, error) {
+	ms := now.UnixMilli()
+	rows, err := t.query(ctx, `UPDATE licenses SET status = 'EXPIRED', updated_at = $1
+		WHERE status = 'ACTIVE' AND expires_at < $1 AND id IN (
+			SELECT id FROM licenses WHERE status = 'ACTIVE' AND expires_at < $1 ORDER BY expires_at, id LIMIT $2)
+		RETURNING `+licenseColumns, ms, limit)
+	list, err := collect(rows, err, scanLicense)
 	if err != nil {
-		return 0, fmt.Errorf("expire licenses: %w", err)
+		return nil, fmt.Errorf("expire licenses: %w", t.s.dialect.Classify(err))
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("expire licenses: %w", err)
-	}
-	return int(n), nil
+	return list, nil
 }
 
 // LapsedLeases returns the keys of licenses with a lease that have a seat

@@ -24,6 +24,9 @@ type Dialect struct {
 	Name string
 	// ForUpdate is appended to a SELECT that must lock its row in a transaction.
 	ForUpdate string
+	// SkipLocked is appended to a SELECT that locks the rows it picks and
+	// passes over rows another transaction holds.
+	SkipLocked string
 	// Lock takes a named lock held until the transaction ends; nil when the
 	// engine already serialises writers.
 	Lock func(ctx context.Context, tx *sql.Tx, name string) error

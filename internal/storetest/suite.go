@@ -46,6 +46,13 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"SignInCodes", testSignInCodes},
 		{"PolicyAndLicenseTermsRoundTrip", testPolicyAndLicenseTermsRoundTrip},
 		{"LapsedLeases", testLapsedLeases},
+		{"EventChain", testEventChain},
+		{"EventChainConcurrent", testEventChainConcurrent},
+		{"EventFilters", testEventFilters},
+		{"PruneEvents", testPruneEvents},
+		{"Webhooks", testWebhooks},
+		{"DeliveriesClaimAndFinish", testDeliveriesClaimAndFinish},
+		{"DeliveriesConcurrentClaims", testDeliveriesConcurrentClaims},
 		{"APITokens", testAPITokens},
 	}
 	for _, tc := range tests {
@@ -471,15 +478,20 @@ func testExpireLicenses(t *testing.T, s keybox.Store) {
 	f.license(p, "LAPSED", keybox.StatusActive, keybox.NewTime(base.Add(-time.Millisecond)))
 	f.license(p, "AT-EXPIRY", keybox.StatusActive, base)
 	f.license(p, "PENDING-PAST", keybox.StatusPending, keybox.NewTime(base.Add(-time.Hour)))
-	n, err := s.ExpireLicenses(ctx, base.Time)
-	f.must(err)
-	if n != 1 {
-		t.Fatalf("expired %d, want 1", n)
+	expire := func() []keybox.License {
+		var got []keybox.License
+		f.must(f.update(func(tx keybox.Tx) error {
+			var err error
+			got, err = tx.ExpireLicenses(ctx, base.Time, 10)
+			return err
+		}))
+		return got
 	}
-	n, err = s.ExpireLicenses(ctx, base.Time)
-	f.must(err)
-	if n != 0 {
-		t.Fatalf("second sweep expired %d, want 0", n)
+	if got := expire(); len(got) != 1 || got[0].Key != "LAPSED" || got[0].Status != keybox.StatusExpired {
+		t.Fatalf("expired %+v, want LAPSED, now EXPIRED", got)
+	}
+	if got := expire(); len(got) != 0 {
+		t.Fatalf("second sweep expired %d, want 0", len(got))
 	}
 	for key, want := range map[string]keybox.Status{"LAPSED": keybox.StatusExpired, "AT-EXPIRY": keybox.StatusActive, "PENDING-PAST": keybox.StatusPending} {
 		l, err := s.License(ctx, key)
