@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,12 +127,12 @@ var errMetricsElsewhere = &keybox.Error{Code: keybox.NotFound, Message: "Not fou
 const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // handleMetrics is GET /metrics on the API's listener.
-func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.User) error {
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
 	if s.metricsElsewhere {
 		return errMetricsElsewhere
 	}
 	w.Header().Set("Content-Type", metricsContentType)
-	s.writeMetrics(w)
+	s.writeMetrics(r.Context(), w)
 	return nil
 }
 
@@ -141,15 +142,15 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.
 // operator. Its requests are not counted among the API's.
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", metricsContentType)
-		s.writeMetrics(w)
+		s.writeMetrics(r.Context(), w)
 	})
 	return mux
 }
 
 // writeMetrics writes every metric in Prometheus' text exposition format.
-func (s *Server) writeMetrics(w io.Writer) {
+func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	m := s.metrics
@@ -227,6 +228,7 @@ func (s *Server) writeMetrics(w io.Writer) {
 	counter("keybox_db_wait_seconds_total", "Time spent waiting for a database connection.", st.WaitDuration.Seconds())
 	counter("keybox_db_queries_total", "Statements run.", float64(st.Queries))
 
+	s.writeEventMetrics(ctx, bw)
 	writeBuildInfo(bw, s.build)
 	writeRuntimeMetrics(bw)
 	writeProcessMetrics(bw)
