@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/keyboxhq/keybox"
+	"github.com/keyboxhq/keybox/internal/storetest"
 )
 
 // TestEventAndWebhookMetrics: /metrics counts the events this server
@@ -115,5 +118,26 @@ func (f webhookFigures) want(t *testing.T, when string, want map[string]float64)
 		if !ok || got != v {
 			t.Errorf("%s: %s is %v (present: %v), want %v", when, k, got, ok, v)
 		}
+	}
+}
+
+// outboxDownStore is a real store whose outbox cannot be read, as when the
+// database does not answer.
+type outboxDownStore struct{ keybox.Store }
+
+func (outboxDownStore) Outbox(context.Context, time.Time) (keybox.OutboxStats, error) {
+	return keybox.OutboxStats{}, errors.New("database on fire")
+}
+
+// TestMetricsWithoutOutbox: when the outbox cannot be counted, a scrape
+// still answers everything else, well-formed, without the outbox's gauges.
+func TestMetricsWithoutOutbox(t *testing.T) {
+	e := newEnv(t, outboxDownStore{storetest.SQLite(t)})
+	names := map[string]bool{}
+	for _, s := range e.metrics() {
+		names[s.name] = true
+	}
+	if names["keybox_webhook_outbox_pending_deliveries"] || !names["keybox_events_total"] || !names["go_goroutines"] {
+		t.Errorf("families when the outbox cannot be read: %v", names)
 	}
 }
