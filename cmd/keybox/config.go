@@ -118,7 +118,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
-	fs.StringVar(&raw.metricsAddr, "metrics-addr", raw.metricsAddr, "address of a separate listener for /metrics, e.g. 127.0.0.1:9100; the API's port then answers 404 for /metrics; on the API's port when empty (KEYBOX_METRICS_ADDR)")
+	fs.StringVar(&raw.metricsAddr, "metrics-addr", raw.metricsAddr, "address of a separate listener for /metrics, e.g. 127.0.0.1:5001; the API's port then answers 404 for /metrics; on the API's port when empty (KEYBOX_METRICS_ADDR)")
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
 	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
 	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")

@@ -78,16 +78,16 @@ func TestServeMetricsListener(t *testing.T) {
 // TestConfigMetricsAddr: KEYBOX_METRICS_ADDR, or --metrics-addr over it,
 // must be host:port.
 func TestConfigMetricsAddr(t *testing.T) {
-	c, err := loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "127.0.0.1:9100"}))
-	if err != nil || c.metricsAddr != "127.0.0.1:9100" {
+	c, err := loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "127.0.0.1:5001"}))
+	if err != nil || c.metricsAddr != "127.0.0.1:5001" {
 		t.Fatalf("got %q, %v", c.metricsAddr, err)
 	}
-	c, err = loadConfig("serve", []string{"--metrics-addr", ":9200"}, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "127.0.0.1:9100"}))
+	c, err = loadConfig("serve", []string{"--metrics-addr", ":9200"}, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "127.0.0.1:5001"}))
 	if err != nil || c.metricsAddr != ":9200" {
 		t.Fatalf("--metrics-addr over the environment: got %q, %v", c.metricsAddr, err)
 	}
-	if _, err := loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "9100"})); err == nil ||
-		!strings.Contains(err.Error(), `KEYBOX_METRICS_ADDR: "9100" is not host:port`) {
+	if _, err := loadConfig("serve", nil, envFunc(map[string]string{"KEYBOX_METRICS_ADDR": "5001"})); err == nil ||
+		!strings.Contains(err.Error(), `KEYBOX_METRICS_ADDR: "5001" is not host:port`) {
 		t.Fatalf("a bare port: %v", err)
 	}
 }
