@@ -28,6 +28,8 @@ type Store interface {
 	// the caller: each is claimed by exactly one caller, however many
 	// servers share the database, until its lease runs out.
 	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]DeliveryJob, error)
+	// Outbox counts the pending webhook deliveries at now, for metrics.
+	Outbox(ctx context.Context, now time.Time) (OutboxStats, error)
 
 	// TakeRate counts one event for key in its current window, opening a
 	// window of length per at now when none is open, but only while fewer

@@ -89,3 +89,14 @@ type DeliveryClaim struct {
 	Lease      string
 	Limit      int
 }
+
+// OutboxStats describes the pending webhook deliveries at one instant.
+type OutboxStats struct {
+	// Pending counts the deliveries not yet delivered nor given up: due,
+	// in flight or waiting for a retry.
+	Pending int
+	// Due counts those due and not in flight: waiting for a worker.
+	Due int
+	// OldestDue is when the one due longest ago fell due (zero when none is).
+	OldestDue time.Time
+}

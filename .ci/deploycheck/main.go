@@ -213,6 +213,9 @@ func checkCompose(root string) error {
 			}
 			return ""
 		}
+		if got := env("KEYBOX_METRICS_ADDR"); got != ":5001" {
+			problems = append(problems, fmt.Errorf("%s serves its metrics at %q; docs/operations.md scrapes :5001", name, got))
+		}
 		if got := env("KEYBOX_TRUSTED_PROXIES"); got != caddyAddr.String() {
 			problems = append(problems, fmt.Errorf("%s trusts %q; want Caddy's address %s alone", name, got, caddyAddr))
 		}

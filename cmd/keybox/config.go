@@ -32,6 +32,7 @@ type config struct {
 	logLevel       slog.Level
 	corsOrigins    []string
 	debugAddr      string
+	metricsAddr    string
 	dbMaxConns     int
 	eventRetention time.Duration // negative: for ever
 	webhookPrivate bool
@@ -44,7 +45,7 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 // overridden by flags, before loadConfig checks them all.
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
-	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, dbMaxConns string
+	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, metricsAddr, dbMaxConns string
 	eventRetention, webhookPrivate string
 	signIn                         signInRaw
 }
@@ -98,6 +99,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 		logLevel:       env("KEYBOX_LOG_LEVEL", "info"),
 		corsOrigins:    env("KEYBOX_CORS_ORIGINS", ""),
 		debugAddr:      env("KEYBOX_DEBUG_ADDR", ""),
+		metricsAddr:    env("KEYBOX_METRICS_ADDR", ""),
 		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
 		eventRetention: env("KEYBOX_EVENT_RETENTION", "365d"),
 		webhookPrivate: env("KEYBOX_WEBHOOK_ALLOW_PRIVATE", "false"),
@@ -116,6 +118,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	fs.StringVar(&raw.logLevel, "log-level", raw.logLevel, "debug, info, warn or error (KEYBOX_LOG_LEVEL)")
 	fs.StringVar(&raw.corsOrigins, "cors-origins", raw.corsOrigins, "comma-separated origins allowed to call the management API, or * (KEYBOX_CORS_ORIGINS)")
 	fs.StringVar(&raw.debugAddr, "debug-addr", raw.debugAddr, "address of a separate listener for /debug/pprof, e.g. 127.0.0.1:6060; off when empty (KEYBOX_DEBUG_ADDR)")
+	fs.StringVar(&raw.metricsAddr, "metrics-addr", raw.metricsAddr, "address of a separate listener for /metrics, e.g. 127.0.0.1:5001; the API's port then answers 404 for /metrics; on the API's port when empty (KEYBOX_METRICS_ADDR)")
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
 	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
 	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")
@@ -198,6 +201,11 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	if c.debugAddr = raw.debugAddr; c.debugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.debugAddr); err != nil {
 			bad("KEYBOX_DEBUG_ADDR: %q is not host:port", c.debugAddr)
+		}
+	}
+	if c.metricsAddr = raw.metricsAddr; c.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.metricsAddr); err != nil {
+			bad("KEYBOX_METRICS_ADDR: %q is not host:port", c.metricsAddr)
 		}
 	}
 	if n, err := strconv.Atoi(raw.dbMaxConns); err != nil || n < 1 || n > maxDBConns {

@@ -92,10 +92,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	handler, err := server.New(server.Config{
 		Service: svc, Logger: log, CORSOrigins: cfg.corsOrigins, RateLimits: limits, TrustedProxies: cfg.trustedProxies,
-		SignIn: signIn, PublicURL: cfg.signIn.publicURL,
+		SignIn: signIn, PublicURL: cfg.signIn.publicURL, Build: buildinfo.Get(), SeparateMetrics: cfg.metricsAddr != "",
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, handler.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -161,6 +168,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics on its own listener, so that the API's
+// address need not show them; it keeps serving until the server has
+// stopped, so a scrape during the shutdown still answers.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics listener", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // serveDebug serves the runtime profiles on their own listener, so that

@@ -121,8 +121,10 @@ func (s *Service) FinishDelivery(ctx context.Context, j keybox.DeliveryJob, r we
 	default:
 		d.Status = keybox.DeliveryFailed
 	}
+	var held bool
 	err := s.update(ctx, func(tx keybox.Tx, ev *events) error {
-		held, err := tx.FinishAttempt(ctx, d, a)
+		var err error
+		held, err = tx.FinishAttempt(ctx, d, a)
 		if err != nil || !held {
 			return err // a lease that ran out: whoever holds it now decides
 		}
@@ -140,7 +142,16 @@ func (s *Service) FinishDelivery(ctx context.Context, j keybox.DeliveryJob, r we
 	if keybox.IsCode(err, keybox.NotFound) {
 		return nil
 	}
+	if err == nil && held {
+		s.activity.attempted(attemptOutcome[d.Status], r.Duration)
+	}
 	return err
+}
+
+// attemptOutcome is an attempt's outcome from the state it left its
+// delivery in.
+var attemptOutcome = map[string]string{
+	keybox.DeliveryDelivered: AttemptDelivered, keybox.DeliveryPending: AttemptRetry, keybox.DeliveryFailed: AttemptFailed,
 }
 
 // judgeEndpoint keeps a webhook's failing streak, and disables it once the

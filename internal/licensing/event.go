@@ -25,6 +25,7 @@ type events struct {
 	tx    keybox.Tx
 	hooks map[string][]keybox.Webhook // each owner's webhooks, read once per transaction
 	queue int                         // deliveries written
+	types []string                    // the types of the events recorded, for Activity
 }
 
 // update runs fn in one transaction with an event recorder, and wakes the
@@ -37,6 +38,9 @@ func (s *Service) update(ctx context.Context, fn func(tx keybox.Tx, ev *events) 
 	})
 	if err == nil && ev != nil && ev.queue > 0 {
 		s.wakeDeliveries()
+	}
+	if err == nil && ev != nil && len(ev.types) > 0 {
+		s.activity.recorded(ev.types)
 	}
 	return err
 }
@@ -72,6 +76,7 @@ func (ev *events) add(e keybox.Event, data any) error {
 	if err := ev.tx.AppendEvent(ev.ctx, e); err != nil {
 		return err
 	}
+	ev.types = append(ev.types, e.Type)
 	if e.OwnerID == "" || link.Webhooks == 0 {
 		return nil // no webhook to tell (the installation has none)
 	}

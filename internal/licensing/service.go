@@ -75,6 +75,7 @@ type Service struct {
 	webhookPolicy webhook.Policy
 	hookBox       *secretBox
 	wake          chan struct{} // deliveries committed
+	activity      *activity
 	retention     time.Duration
 	lastPrune     time.Time // on the clock; used by the sweeper only
 }
@@ -99,6 +100,7 @@ func New(cfg Config) (*Service, error) {
 		fingerprints:  newKeyFingerprints(cfg.FingerprintSecret),
 		sealer:        sealer,
 		webhookPolicy: cfg.Webhooks, hookBox: hookBox, wake: make(chan struct{}, 1), retention: cfg.EventRetention,
+		activity: newActivity(),
 	}
 	// Events and deliveries draw their ids from a source of their own, so
 	// that recording events leaves the ids of everything else as they were.

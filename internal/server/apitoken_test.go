@@ -474,7 +474,7 @@ func TestAPITokenInAccessLog(t *testing.T) {
 	}
 	var named []string
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, `"apiToken":"`+id+`"`) {
+		if strings.Contains(line, `"apiTokenId":"`+id+`"`) {
 			named = append(named, line)
 		}
 	}

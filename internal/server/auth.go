@@ -53,16 +53,22 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, access Acc
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return caller{}, errInvalidTokenForm
 	}
+	rw, _ := w.(*responseWriter)
 	if !licensing.IsAPIToken(token) {
 		u, err := s.svc.Authenticate(r.Context(), token)
+		if err == nil && rw != nil {
+			rw.userID = u.ID // the access log names who made the call
+		}
 		return caller{user: u}, err
 	}
 	u, t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
 	if err != nil {
 		return caller{}, err
 	}
-	if rw, ok := w.(*responseWriter); ok {
-		rw.apiToken = t.ID // the access log names the token of every call it made
+	if rw != nil {
+		// The access log names the token of every call it made, the ones
+		// its scope refuses too, and the account it acts for.
+		rw.userID, rw.apiTokenID = u.ID, t.ID
 	}
 	if !access.permits(t.Scope) {
 		return caller{}, errScopeRefused

@@ -34,6 +34,8 @@ type env struct {
 	passwords *auth.Passwords
 	// worker delivers webhooks when drained (or runs, withDeliveries).
 	worker *webhook.Worker
+	// metricsURL is the metrics listener's base URL, when the server has one.
+	metricsURL string
 }
 
 type envOption func(*servertest.Options)
@@ -79,7 +81,7 @@ func newEnv(t testing.TB, store keybox.Store, opts ...envOption) *env {
 	}
 	s := servertest.New(t, store, o)
 	return &env{t: t, url: s.URL, server: s.Handler, store: store, svc: s.Service, clock: s.Clock, passwords: s.Passwords,
-		worker: s.Worker}
+		worker: s.Worker, metricsURL: s.MetricsURL}
 }
 
 // response is a decoded JSON answer.

@@ -38,6 +38,7 @@ var examples = map[reflect.Type]any{
 	reflect.TypeFor[licensing.APITokenInput](): json.RawMessage(`{"name":"billing","scope":"write","expiresAt":"2027-01-15T10:00:00Z"}`),
 	reflect.TypeFor[licensing.Check]():         json.RawMessage(`{"key":"KB-7QX2M-9HD4T-KAW3E-PZ81C","machineId":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}`),
 
+	reflect.TypeFor[liveness]():     liveness{Status: "ok", Version: "v1.4.0", Revision: "60e02c31615c0c2f0f0ba5fbbdb4b38ec7fbe29d"},
 	reflect.TypeFor[signupAnswer](): signupAnswer{Message: "Signup successful", UserID: exampleUser.ID},
 	reflect.TypeFor[loginAnswer](): loginAnswer{Message: "Login successful", Token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
 		UserID: exampleUser.ID, Role: keybox.RoleAdmin},

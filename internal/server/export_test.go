@@ -7,3 +7,6 @@ import "time"
 func (s *Server) ObserveForTest(route, method string, status int) {
 	s.metrics.observe(route, method, status, time.Millisecond)
 }
+
+// DurationMs is the access log's durationMs of d.
+var DurationMs = durationMs

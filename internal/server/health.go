@@ -50,16 +50,23 @@ func acceptsHTML(accept []string) bool {
 
 // health is the state of the process or of its database.
 type health struct {
-	Status string `json:"status" doc:"\"ok\" from /healthz, \"ready\" from /readyz."`
+	Status string `json:"status" doc:"\"ready\"."`
 }
 
 // errUnavailable is /readyz's answer while the database does not answer or
 // its schema is not current.
 var errUnavailable = (&keybox.Error{Code: codeNotReady, Message: "Database unavailable"}).With("status", "unavailable")
 
+// liveness is /healthz's answer: the process is up, and which build it runs.
+type liveness struct {
+	Status   string `json:"status" doc:"\"ok\"."`
+	Version  string `json:"version" doc:"The build's version: a release (v1.4.0), a module pseudo-version naming the commit, or \"(devel)\"."`
+	Revision string `json:"revision" doc:"The source commit it was built from; empty when unknown."`
+}
+
 // healthz answers while the process is up.
-func (s *Server) healthz(*http.Request, keybox.User, none) (health, error) {
-	return health{Status: "ok"}, nil
+func (s *Server) healthz(*http.Request, keybox.User, none) (liveness, error) {
+	return liveness{Status: "ok", Version: s.build.Version, Revision: s.build.Revision}, nil
 }
 
 // handleReadyz answers 200 when the database is reachable and its schema

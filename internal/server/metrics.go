@@ -2,7 +2,9 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -116,9 +118,39 @@ func (m *metrics) validated(status string) {
 // metricsText is the Prometheus text exposition format.
 type metricsText string
 
-// handleMetrics writes every metric in Prometheus' text exposition format.
-func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.User) error {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+// errMetricsElsewhere is the API's answer to GET /metrics when the metrics
+// are served on a listener of their own: the answer of a path that does not
+// exist, so the public port says nothing of them.
+var errMetricsElsewhere = &keybox.Error{Code: keybox.NotFound, Message: "Not found"}
+
+// metricsContentType is the text exposition format's media type.
+const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// handleMetrics is GET /metrics on the API's listener.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ keybox.User) error {
+	if s.metricsElsewhere {
+		return errMetricsElsewhere
+	}
+	w.Header().Set("Content-Type", metricsContentType)
+	s.writeMetrics(r.Context(), w)
+	return nil
+}
+
+// MetricsHandler serves GET /metrics alone, for a listener of its own
+// (KEYBOX_METRICS_ADDR) that need not be reachable from where the API is:
+// what it shows (routes' traffic, the database pool, the build) is for the
+// operator. Its requests are not counted among the API's.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", metricsContentType)
+		s.writeMetrics(r.Context(), w)
+	})
+	return mux
+}
+
+// writeMetrics writes every metric in Prometheus' text exposition format.
+func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	m := s.metrics
@@ -195,5 +227,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request, _ keybox.
 	counter("keybox_db_wait_total", "Waits for a database connection.", float64(st.WaitCount))
 	counter("keybox_db_wait_seconds_total", "Time spent waiting for a database connection.", st.WaitDuration.Seconds())
 	counter("keybox_db_queries_total", "Statements run.", float64(st.Queries))
-	return nil
+
+	s.writeEventMetrics(ctx, bw)
+	writeBuildInfo(bw, s.build)
+	writeRuntimeMetrics(bw)
+	writeProcessMetrics(bw)
 }

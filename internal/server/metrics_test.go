@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -84,15 +83,26 @@ func TestMetricsLabelEscaping(t *testing.T) {
 	}
 }
 
-// metrics reads /metrics with a strict parser of the exposition format.
+// metrics reads /metrics with a strict parser of the exposition format,
+// holding it to promtool's rules (see lintExposition).
 func (e *env) metrics() []sample {
 	e.t.Helper()
 	r := e.do("GET", "/metrics", "", nil).want(e.t, 200, "")
-	samples, err := parseExposition(string(r.raw))
-	if err != nil {
-		e.t.Fatalf("/metrics is not in the text exposition format: %v", err)
+	return checkedSamples(e.t, string(r.raw))
+}
+
+// checkedSamples are the samples of an exposition that passes lintExposition.
+func checkedSamples(t testing.TB, text string) []sample {
+	t.Helper()
+	families, problems := lintExposition(text)
+	if len(problems) > 0 {
+		t.Fatalf("/metrics breaks the exposition format's rules:\n%s", strings.Join(problems, "\n"))
 	}
-	return samples
+	var out []sample
+	for _, f := range families {
+		out = append(out, f.samples...)
+	}
+	return out
 }
 
 // sample is one line of the text exposition format.
@@ -100,28 +110,6 @@ type sample struct {
 	name   string
 	labels map[string]string
 	value  float64
-}
-
-// parseExposition reads Prometheus' text exposition format (version 0.0.4)
-// strictly: comments, and samples "name{label="value",...} value".
-func parseExposition(text string) ([]sample, error) {
-	var out []sample
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			if f := strings.Fields(line); len(f) >= 3 && (f[1] == "HELP" || f[1] == "TYPE") && !validName(f[2], true) {
-				return nil, fmt.Errorf("line %d: bad metric name in %q", n, line)
-			}
-			continue
-		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("line %d %q: %v", n, line, err)
-		}
-		out = append(out, s)
-	}
-	return out, sc.Err()
 }
 
 func parseSample(line string) (sample, error) {

@@ -22,8 +22,10 @@ type responseWriter struct {
 	routed *http.Request
 	// discard drops the mux's plain-text body after its answer was replaced.
 	discard bool
-	// apiToken is the id of the API token the request authenticated with.
-	apiToken string
+	// userID and apiTokenID name who the request authenticated as, for the
+	// access log: the account, and the API token it came through (empty for
+	// a login token).
+	userID, apiTokenID string
 }
 
 // Bodies that replace the mux's own plain-text 404 and 405: every answer is JSON.
@@ -34,11 +36,38 @@ var (
 
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
-func newResponseWriter(w http.ResponseWriter) *responseWriter {
+func newResponseWriter(w http.ResponseWriter, r *http.Request) *responseWriter {
 	rw := writerPool.Get().(*responseWriter)
-	*rw = responseWriter{ResponseWriter: w, id: nextRequestID(), status: http.StatusOK}
+	id := incomingRequestID(r.Header)
+	if id == "" {
+		id = nextRequestID()
+	}
+	*rw = responseWriter{ResponseWriter: w, id: id, status: http.StatusOK}
 	w.Header()["X-Request-Id"] = []string{rw.id}
 	return rw
+}
+
+// maxRequestIDLen bounds the X-Request-Id a request may bring.
+const maxRequestIDLen = 64
+
+// incomingRequestID is the request's own X-Request-Id, which a proxy in
+// front (or the client) chose, so that one id follows the request through
+// every log: kept when it is a single value of 1 to 64 letters, digits,
+// '.', '_' and '-', and "" otherwise (the server then makes one). The
+// narrow alphabet is what makes it safe to write into log lines, response
+// headers and bodies as it is: no spaces, quotes, control characters or
+// line breaks to forge a log line or a header with.
+func incomingRequestID(h http.Header) string {
+	v := h["X-Request-Id"]
+	if len(v) != 1 || len(v[0]) == 0 || len(v[0]) > maxRequestIDLen {
+		return ""
+	}
+	for i := 0; i < len(v[0]); i++ {
+		if c := v[0][i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return ""
+		}
+	}
+	return v[0]
 }
 
 func (rw *responseWriter) release() {
@@ -88,7 +117,8 @@ func requestID(w http.ResponseWriter) string {
 	return w.Header().Get("X-Request-Id")
 }
 
-// Request ids: a random process prefix and a counter, unique and cheap.
+// Request ids the server makes: a random process prefix and a counter,
+// unique and cheap.
 var (
 	idPrefix  = newIDPrefix()
 	idCounter atomic.Uint64

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/signin"
 )
@@ -40,6 +42,12 @@ type Config struct {
 	// trailing slash (e.g. https://keybox.example.com); when empty, sign-in
 	// callback URLs are derived from each request.
 	PublicURL string
+	// Build is the build that answers, as /healthz and /metrics report it
+	// (buildinfo.Get() when its Version is empty).
+	Build buildinfo.Info
+	// SeparateMetrics serves /metrics only through MetricsHandler, on a
+	// listener of its own: the API's GET /metrics then answers 404.
+	SeparateMetrics bool
 }
 
 // Server is the HTTP handler of KeyBox.
@@ -57,6 +65,9 @@ type Server struct {
 	metrics   *metrics
 	signin    *signin.Service
 	publicURL string
+	build     buildinfo.Info
+	// metricsElsewhere: /metrics is served by MetricsHandler only.
+	metricsElsewhere bool
 }
 
 // New returns the handler for the whole API.
@@ -66,7 +77,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, now: cfg.Now, bodyLimit: cfg.BodyLimit, mux: http.NewServeMux(),
 		limits: newLimiters(cfg.RateLimits), trusted: cfg.TrustedProxies, metrics: newMetrics(),
-		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+		signin: cfg.SignIn, publicURL: strings.TrimRight(cfg.PublicURL, "/"), build: cfg.Build,
+		metricsElsewhere: cfg.SeparateMetrics}
+	if s.build.Version == "" {
+		s.build = buildinfo.Get()
+	}
+	if s.build.GoVersion == "" {
+		s.build.GoVersion = runtime.Version()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 
 // ServeHTTP runs every request through the middleware and the router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := newResponseWriter(w)
+	rw := newResponseWriter(w, r)
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -128,7 +146,10 @@ func (s *Server) route(rw *responseWriter, r *http.Request) {
 }
 
 // logRequest writes the access log line, which names the route rather than
-// the path (see addressed: a path may hold a license key). Successful calls of the public
+// the path (see addressed: a path may hold a license key), who made the
+// request once authenticated (userId, and apiTokenId when through an API
+// token), and the client's address as trusted proxies report it (clientIP)
+// beside the peer's (remote). Successful calls of the public
 // license API are logged at debug level: every installed application makes
 // one every few minutes, for years, and /metrics counts them; at info level
 // they would bury everything else (and cost a tenth of the hot path).
@@ -143,17 +164,28 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, d time.Duration
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 11)
+	attrs := make([]slog.Attr, 0, 14)
 	attrs = append(attrs, slog.String("requestId", rw.id), slog.String("method", r.Method))
 	attrs = s.addressed(r, attrs)
-	if rw.apiToken != "" {
-		attrs = append(attrs, slog.String("apiToken", rw.apiToken))
+	if rw.userID != "" {
+		attrs = append(attrs, slog.String("userId", rw.userID))
+	}
+	if rw.apiTokenID != "" {
+		attrs = append(attrs, slog.String("apiTokenId", rw.apiTokenID))
 	}
 	attrs = append(attrs,
 		slog.Int("status", rw.status),
 		slog.Int64("bytes", rw.bytes),
-		slog.Duration("duration", d),
+		slog.Float64("durationMs", durationMs(d)),
+		slog.String("clientIP", s.clientIP(r)),
 		slog.String("remote", r.RemoteAddr),
 	)
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// durationMs is d in milliseconds to the microsecond: a number that log
+// tools compare and add up as it is, precise enough for the fastest
+// requests (a validation takes a few tens of microseconds).
+func durationMs(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/auth"
+	"github.com/keyboxhq/keybox/internal/buildinfo"
 	"github.com/keyboxhq/keybox/internal/licensing"
 	"github.com/keyboxhq/keybox/internal/server"
 	"github.com/keyboxhq/keybox/internal/signin"
@@ -111,6 +112,11 @@ type Options struct {
 	SignIn []signin.ProviderConfig
 	// PublicURL is the server's configured public address, if any.
 	PublicURL string
+	// Build is the build the server reports (this binary's when zero).
+	Build buildinfo.Info
+	// SeparateMetrics serves /metrics on a listener of its own, at
+	// Server.MetricsURL, and not on the API's.
+	SeparateMetrics bool
 }
 
 // Server is a running test server.
@@ -127,6 +133,9 @@ type Server struct {
 	// Worker delivers webhooks on the server's clock: running when
 	// Options.Deliveries is set, and drained by hand otherwise.
 	Worker *webhook.Worker
+	// MetricsURL is the base URL of the metrics listener, with
+	// Options.SeparateMetrics.
+	MetricsURL string
 }
 
 // New starts the real server over store; it stops when the test ends.
@@ -164,7 +173,7 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 		t.Fatal(err)
 	}
 	sc := server.Config{Service: svc, Now: clk.Now, TrustedProxies: opts.TrustedProxies, CORSOrigins: opts.CORSOrigins, Logger: opts.Logger,
-		PublicURL: opts.PublicURL}
+		PublicURL: opts.PublicURL, Build: opts.Build, SeparateMetrics: opts.SeparateMetrics}
 	if len(opts.SignIn) > 0 {
 		if sc.SignIn, err = signin.New(signin.Config{Providers: opts.SignIn, Secret: []byte(Secret), Now: clk.Now}); err != nil {
 			t.Fatal(err)
@@ -205,7 +214,13 @@ func New(t testing.TB, store keybox.Store, opts Options) *Server {
 			<-done
 		})
 	}
-	return &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords, Worker: worker}
+	out := &Server{URL: ts.URL, Clock: clk, Store: store, Handler: h, Service: svc, Passwords: passwords, Worker: worker}
+	if opts.SeparateMetrics {
+		ms := httptest.NewServer(h.MetricsHandler())
+		t.Cleanup(ms.Close)
+		out.MetricsURL = ms.URL
+	}
+	return out
 }
 
 // dateFromClock sends the server's clock in the Date header, as a real

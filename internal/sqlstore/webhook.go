@@ -254,3 +254,22 @@ func (t *tx) PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 	}
 	return int(n), nil
 }
+
+// Outbox counts the pending deliveries through the index of pending ones.
+// A delivery in flight has its next attempt moved to its lease's end, so
+// it is not due.
+func (s *Store) Outbox(ctx context.Context, now time.Time) (keybox.OutboxStats, error) {
+	var pending, due int
+	var oldest sql.NullInt64
+	err := s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_attempt_at <= $1 THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END)
+		FROM webhook_deliveries WHERE status = 'pending'`, now.UnixMilli()).Scan(&pending, &due, &oldest)
+	if err != nil {
+		return keybox.OutboxStats{}, fmt.Errorf("outbox: %w", s.dialect.Classify(err))
+	}
+	out := keybox.OutboxStats{Pending: pending, Due: due}
+	if oldest.Valid {
+		out.OldestDue = time.UnixMilli(oldest.Int64).UTC()
+	}
+	return out, nil
+}

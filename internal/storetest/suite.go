@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"EventFilters", testEventFilters},
 		{"PruneEvents", testPruneEvents},
 		{"Webhooks", testWebhooks},
+		{"Outbox", testOutbox},
 		{"DeliveriesClaimAndFinish", testDeliveriesClaimAndFinish},
 		{"DeliveriesConcurrentClaims", testDeliveriesConcurrentClaims},
 		{"APITokens", testAPITokens},

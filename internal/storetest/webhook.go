@@ -194,3 +194,42 @@ func testDeliveriesConcurrentClaims(t *testing.T, s keybox.Store) {
 		}
 	}
 }
+
+// testOutbox: the outbox counts the pending deliveries, those due and not
+// in flight, and when the one due longest ago fell due; a delivery in
+// flight is not due, nor is one that is done.
+func testOutbox(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	at := base.Add(6 * time.Second)
+	outbox := func(want keybox.OutboxStats) {
+		t.Helper()
+		got, err := s.Outbox(ctx, at)
+		f.must(err)
+		if got.Pending != want.Pending || got.Due != want.Due || !got.OldestDue.Equal(want.OldestDue) {
+			t.Fatalf("outbox at %s: got %+v, want %+v", at, got, want)
+		}
+	}
+	outbox(keybox.OutboxStats{})
+	alice := f.user("alice@example.com")
+	w, other := f.webhook(alice, "https://a.example/hook"), f.webhook(alice, "https://b.example/hook")
+	first := f.delivery(w, base)
+	f.delivery(w, keybox.NewTime(base.Add(10*time.Second)))
+	f.delivery(other, keybox.NewTime(base.Add(5*time.Second)))
+	outbox(keybox.OutboxStats{Pending: 3, Due: 2, OldestDue: base.Time})
+
+	jobs, err := s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: at, LeaseUntil: at.Add(30 * time.Second), Lease: "l", Limit: 10})
+	f.must(err)
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %d, want the 2 due", len(jobs))
+	}
+	outbox(keybox.OutboxStats{Pending: 3})
+	d := first
+	d.Lease, d.Status, d.Attempts, d.UpdatedAt = "l", keybox.DeliveryDelivered, 1, keybox.NewTime(at)
+	f.must(f.update(func(tx keybox.Tx) error {
+		_, err := tx.FinishAttempt(ctx, d, keybox.DeliveryAttempt{At: keybox.NewTime(at), Success: true, StatusCode: 200})
+		return err
+	}))
+	at = at.Add(time.Minute) // the other lease has ended: its delivery is due again
+	outbox(keybox.OutboxStats{Pending: 2, Due: 2, OldestDue: base.Add(10 * time.Second)})
+}
