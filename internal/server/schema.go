@@ -52,6 +52,7 @@ var enums = map[reflect.Type]struct {
 	reflect.TypeFor[keybox.Status]():  {"LicenseStatus", []string{string(keybox.StatusPending), string(keybox.StatusActive), string(keybox.StatusExpired), string(keybox.StatusRevoked)}},
 	reflect.TypeFor[keybox.Service](): {"Service", []string{string(keybox.ServiceHosting), string(keybox.ServiceDomain)}},
 	reflect.TypeFor[providerID]():     {"ProviderID", []string{"google", "oidc"}},
+	reflect.TypeFor[signupMode]():     {"SignupMode", []string{"open", "closed"}},
 	reflect.TypeFor[verdictStatus](): {"VerdictStatus", []string{licensing.VerdictActive, licensing.VerdictInvalid, licensing.VerdictRevoked,
 		licensing.VerdictPending, licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch,
 		licensing.VerdictEntitlementsMissing}},
