@@ -113,7 +113,7 @@ func TestLicenseListOrder(t *testing.T) {
 			{"order=asc", "abcd"},
 			{"sort=createdAt", "dcba"},
 			{"sort=createdAt&order=asc", "abcd"},
-			{"sort=expiresAt", "dcab"},           // d then c (sooner), a; b never activated
+			{"sort=expiresAt", "dcab"},            // d then c (sooner), a; b never activated
 			{"sort=expiresAt&order=desc", "acdb"}, // b still last
 			{"sort=status", "adbc"},               // ACTIVE, EXPIRED, PENDING, REVOKED
 			{"sort=status&order=desc", "cbda"},

@@ -20,7 +20,7 @@ func testLicenseSort(t *testing.T, s keybox.Store) {
 	p := f.project(f.client(alice, "a@example.com", base), "P")
 	at := func(minutes int) keybox.Time { return keybox.NewTime(base.Add(time.Duration(minutes) * time.Minute)) }
 	// Created one minute apart, in the order a, b, c, d, e.
-	make := func(key string, minute int, status keybox.Status, expires keybox.Time, activated bool) {
+	add := func(key string, minute int, status keybox.Status, expires keybox.Time, activated bool) {
 		l := keybox.License{
 			ID: f.id(), Key: key, Duration: 3, IssuedAt: base, ExpiresAt: expires, Status: status,
 			Services: []keybox.Service{keybox.ServiceHosting}, OwnerID: alice.ID, ClientID: p.ClientID, ProjectID: p.ID,
@@ -31,11 +31,11 @@ func testLicenseSort(t *testing.T, s keybox.Store) {
 		}
 		f.must(f.update(func(tx keybox.Tx) error { return tx.CreateLicense(ctx, l) }))
 	}
-	make("a", 1, keybox.StatusActive, at(600), true)  // ACTIVE
-	make("b", 2, keybox.StatusPending, at(100), false) // PENDING, its expiry only provisional
-	make("c", 3, keybox.StatusRevoked, at(300), true)  // REVOKED
-	make("d", 4, keybox.StatusActive, at(-10), true)   // EXPIRED at Now, not yet swept
-	make("e", 5, keybox.StatusActive, at(300), true)   // ACTIVE, same expiry as c: newer first
+	add("a", 1, keybox.StatusActive, at(600), true)   // ACTIVE
+	add("b", 2, keybox.StatusPending, at(100), false) // PENDING, its expiry only provisional
+	add("c", 3, keybox.StatusRevoked, at(300), true)  // REVOKED
+	add("d", 4, keybox.StatusActive, at(-10), true)   // EXPIRED at Now, not yet swept
+	add("e", 5, keybox.StatusActive, at(300), true)   // ACTIVE, same expiry as c: newer first
 
 	list := func(fl keybox.LicenseFilter) string {
 		t.Helper()
