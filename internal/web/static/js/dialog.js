@@ -70,6 +70,7 @@ export function modal(title, build, options = {}) {
       history.pushState({ ...(history.state || {}), keyboxDialog: id }, "");
     };
 
+    dialog.addEventListener("keydown", keepFocus);
     dialog.addEventListener("cancel", (e) => {
       e.preventDefault(); // closed through finish, with its history entry
       entry.finish(undefined);
@@ -80,6 +81,26 @@ export function modal(title, build, options = {}) {
     dialog.showModal();
     entry.push();
   });
+}
+
+// keepFocus wraps Tab around the dialog's controls: a modal dialog makes
+// the page inert, but Tab from its last control would still leave it for
+// the browser's own controls.
+function keepFocus(e) {
+  if (e.key !== "Tab") return;
+  const dialog = e.currentTarget;
+  const all = [...dialog.querySelectorAll('a[href], button, input:not([type="hidden"]), select, textarea, [tabindex]:not([tabindex="-1"])')]
+    .filter((el) => !el.disabled && el.offsetParent !== null);
+  if (all.length === 0) return;
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first.focus();
+  }
 }
 
 // openDialogs says how many dialogs are open (the session warning counts
