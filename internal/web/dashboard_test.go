@@ -525,6 +525,8 @@ func TestPhone(t *testing.T) {
 		{"#/clients/" + clientID, "Remington", ".tree"},
 		{"#/licenses", "Licenses", ".results table"},
 		{"#/licenses/" + key, key, "table"},
+		{"#/account", "Your account", "form"},
+		{"#/users", "Users", "table"},
 	}
 	for _, v := range views {
 		b.open(e, v.hash, v.heading)
@@ -685,7 +687,8 @@ func (b *tab) labelled(scope string) {
 		const out = [];
 		for (const c of document.querySelectorAll(%q)) {
 			if (c.type === "hidden") continue;
-			if (!c.labels || c.labels.length === 0) out.push("no label: " + (c.name || c.id));
+			const named = (c.labels && c.labels.length > 0) || c.getAttribute("aria-label") || c.getAttribute("aria-labelledby");
+			if (!named) out.push("no label: " + (c.name || c.id || c.outerHTML.slice(0, 60)));
 		}
 		const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
 		for (const id of ids) if (ids.indexOf(id) !== ids.lastIndexOf(id)) out.push("duplicate id: " + id);

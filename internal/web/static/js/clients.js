@@ -35,10 +35,10 @@ export async function clientsPage(view) {
       return;
     }
     rememberClients(data.clients);
-    results.replaceChildren(clientList(data, q, view), pager(data, async (p) => {
+    results.replaceChildren(...[clientList(data, q, view), pager(data, async (p) => {
       await load(p);
       results.focus();
-    }));
+    })].filter(Boolean));
   };
 
   let timer = 0;

@@ -84,10 +84,10 @@ export async function licensesPage(view) {
       sortF.querySelector("select").value = v;
       reload();
     });
-    results.replaceChildren(licenseTable(data, names, f, header, view), pager(data, async (n) => {
+    results.replaceChildren(...[licenseTable(data, names, f, header, view), pager(data, async (n) => {
       await load(n);
       results.focus();
-    }));
+    })].filter(Boolean));
   };
 
   for (const el of [statusF, sortF, sizeF]) el.querySelector("select").addEventListener("change", reload);
