@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -68,11 +69,15 @@ func (b *tab) focusTrapped(where string) {
 }
 
 // countRequests counts the requests sent since mark (an index into the
-// requests) whose URL's path is path (and any query).
+// requests) to the API path path, or below it when path ends with "/".
 func (b *tab) countRequests(mark int, path string) int {
 	n := 0
 	for _, r := range b.requestsSent()[mark:] {
-		if u := r.url; strings.Contains(u, path+"?") || strings.HasSuffix(u, path) {
+		u, err := url.Parse(r.url)
+		if err != nil {
+			continue
+		}
+		if u.Path == path || strings.HasSuffix(path, "/") && strings.HasPrefix(u.Path, path) {
 			n++
 		}
 	}
