@@ -9,7 +9,7 @@ import {
 } from "./ui.js";
 import { newLicenseDialog } from "./licenses.js";
 import { picker } from "./picker.js";
-import { rememberClients } from "./names.js";
+import { rememberClients, rememberProjects } from "./names.js";
 
 const PAGE_SIZE = 20;
 
@@ -120,6 +120,7 @@ async function editClient(c, view, focus) {
     submit: (v) => api("PATCH", `/clients/${seg(c._id)}`, { name: v.name, email: v.email }),
   });
   if (!res) return;
+  rememberClients([res.client]);
   notify("Client updated.", "success");
   view.refresh(focus);
 }
@@ -160,6 +161,7 @@ export async function clientPage(view, id) {
   const client = data.data[0];
   const projects = client.projects;
   rememberClients([client]);
+  rememberProjects(projects);
   const newProject = () => guard(async () => {
     if (await newProjectDialog(client)) view.refresh("new-project");
   });
@@ -291,6 +293,7 @@ async function renameProject(p, view) {
     submit: (v) => api("PATCH", `/projects/${seg(p._id)}`, { name: v.name }),
   });
   if (!res) return;
+  rememberProjects([res.project]);
   notify(`Project renamed “${res.project.name}”.`, "success");
   view.refresh(`rename-${p._id}`);
 }
