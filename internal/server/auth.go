@@ -69,11 +69,6 @@ func (s *Server) login(r *http.Request, _ keybox.User, in licensing.LoginInput) 
 	return loginAnswer{Message: "Login successful", Token: sess.Token, UserID: sess.User.ID, Role: sess.User.Role}, err
 }
 
-// userAnswer is one account.
-type userAnswer struct {
-	User keybox.User `json:"user"`
-}
-
 // meAnswer is the caller's account.
 type meAnswer struct {
 	User        keybox.User `json:"user"`
