@@ -129,9 +129,14 @@ export function picker({ name, label, kind, value = "", text = "", any, scope, o
   };
 
   box.addEventListener("input", later);
+  // The list opens by itself on focus only while nothing is chosen; else
+  // on typing, on a click, or with the arrow keys.
   box.addEventListener("focus", () => {
     box.select();
-    later();
+    if (!chosen.id && !any) later();
+  });
+  box.addEventListener("click", () => {
+    if (list.hidden) later();
   });
   box.addEventListener("keydown", (e) => {
     const expanded = !list.hidden;
