@@ -110,6 +110,10 @@ func (l License) AppendJSON(b []byte) []byte {
 	b = AppendStrings(b, l.Entitlements)
 	b = append(b, `,"metadata":`...)
 	b = AppendObject(b, l.Metadata)
+	if l.SeatsInUse != nil {
+		b = append(b, `,"seatsInUse":`...)
+		b = strconv.AppendInt(b, int64(*l.SeatsInUse), 10)
+	}
 	return append(b, '}')
 }
 

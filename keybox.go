@@ -164,6 +164,9 @@ type License struct {
 	// Metadata is a JSON object the developer keeps on the license for the
 	// application to read (compact; "{}" when none).
 	Metadata json.RawMessage `json:"metadata" openapi:"object" doc:"A JSON object of at most 4096 bytes (compact), kept for the application to read."`
+	// SeatsInUse is the number of seats held now (seats whose lease has not
+	// lapsed), where a list or a tree shows it; nil elsewhere.
+	SeatsInUse *int `json:"seatsInUse,omitempty" doc:"In lists and in the dashboard's tree: the seats held now (activations whose lease has not lapsed)."`
 }
 
 // Has reports whether the license holds the entitlement code.

@@ -90,6 +90,9 @@ type Queries interface {
 
 	// Activations returns the seats of a license, oldest first.
 	Activations(ctx context.Context, licenseID string) ([]Activation, error)
+	// ActivationsOf returns the seats of an owner's licenses that f selects,
+	// in one read (the seats in use of a list or a tree), oldest first.
+	ActivationsOf(ctx context.Context, f ActivationFilter) ([]Activation, error)
 
 	// Validations returns the owner's validations per day for days in [from, to].
 	Validations(ctx context.Context, ownerID string, from, to Day) ([]DailyCount, error)
@@ -266,7 +269,30 @@ type LicenseFilter struct {
 	ExpiresBefore time.Time
 	// SoonestFirst orders by expiry instead of newest first.
 	SoonestFirst bool
+	// Sort orders by a field instead of newest first, ascending unless
+	// Descending; ties are newest first.
+	Sort       LicenseSort
+	Descending bool
 	Page
+}
+
+// LicenseSort is a field a list of licenses is ordered by.
+type LicenseSort string
+
+// The orders of a list of licenses. By expiry, the licenses never activated
+// (whose expiry is not set yet) come last either way; by status, the status
+// at Now, alphabetically.
+const (
+	SortCreated LicenseSort = "createdAt"
+	SortExpires LicenseSort = "expiresAt"
+	SortStatus  LicenseSort = "status"
+)
+
+// ActivationFilter selects the seats of an owner's licenses.
+type ActivationFilter struct {
+	OwnerID    string
+	ClientID   string   // only the seats of this client's licenses, when set
+	LicenseIDs []string // only the seats of these licenses, when not nil
 }
 
 // Day is a calendar day in UTC, counted from the Unix epoch.

@@ -353,6 +353,10 @@ func TestManagementEndToEnd(t *testing.T) {
 		err = ada.DeleteUser(ctx, bobUser.ID, false)
 		wantAPIError(t, err, 404, "User not found")
 
+		if st, err := ada.SignupStatus(ctx); err != nil || st.Signup != "open" || !st.HasAccounts {
+			t.Fatalf("signup status: %+v, %v; want open, with accounts", st, err)
+		}
+
 		// Sign-in providers: none configured here (TestSignInCode has one).
 		if list, err := ada.Providers(ctx); err != nil || len(list) != 0 {
 			t.Fatalf("providers: %v, %v; want none", list, err)

@@ -64,6 +64,20 @@ func (c *Client) Providers(ctx context.Context) ([]Provider, error) {
 	return out.Providers, err
 }
 
+// SignupStatus is whether signup is open and whether any account exists
+// (false on a fresh installation, whose first account becomes its ADMIN).
+type SignupStatus struct {
+	Signup      string `json:"signup"` // "open" or "closed"
+	HasAccounts bool   `json:"hasAccounts"`
+}
+
+// SignupStatus asks the server whether signup is open; it needs no login.
+func (c *Client) SignupStatus(ctx context.Context) (SignupStatus, error) {
+	var out SignupStatus
+	err := c.do(ctx, "GET", "/auth/signup", nil, nil, &out)
+	return out, err
+}
+
 // ExchangeSignInCode trades the one-time code a sign-in through a provider
 // ended with (valid 60 seconds, once) for a login, as Login does.
 func (c *Client) ExchangeSignInCode(ctx context.Context, code string) (Session, error) {

@@ -9,8 +9,8 @@ import (
 )
 
 // Dashboard returns the caller's clients with their projects and licenses,
-// optionally only clientID's. It reads with three queries whatever the
-// number of objects, and joins them here.
+// optionally only clientID's, and the seats each license holds. It reads
+// with four queries whatever the number of objects, and joins them here.
 func (s *Service) Dashboard(ctx context.Context, owner keybox.User, clientID string) (keybox.Dashboard, error) {
 	clients, _, err := s.store.Clients(ctx, keybox.ClientFilter{OwnerID: owner.ID, ID: clientID})
 	if err != nil {
@@ -27,6 +27,9 @@ func (s *Service) Dashboard(ctx context.Context, owner keybox.User, clientID str
 	licenses, _, err := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: clientID, Now: now})
 	if err != nil {
 		return keybox.Dashboard{}, fmt.Errorf("dashboard licenses: %w", err)
+	}
+	if err := s.countSeats(ctx, keybox.ActivationFilter{OwnerID: owner.ID, ClientID: clientID}, licenses, now); err != nil {
+		return keybox.Dashboard{}, err
 	}
 
 	byProject := make(map[string][]keybox.License, len(projects))

@@ -175,9 +175,38 @@ type LicenseList struct {
 	ClientID  string
 	ProjectID string
 	Status    string
+	Sort      string // createdAt, expiresAt or status; newest first when empty
+	Order     string // asc or desc; by default desc for createdAt, else asc
 }
 
-// Licenses lists the caller's licenses, newest first, with their status at now.
+// Refusals of a list's order.
+var (
+	errInvalidSort  = fail(keybox.Invalid, "Invalid sort: use createdAt, expiresAt or status").With("field", "sort")
+	errInvalidOrder = fail(keybox.Invalid, "Invalid order: use asc or desc").With("field", "order")
+)
+
+// licenseOrder reads a list's sort and order.
+func licenseOrder(in LicenseList) (keybox.LicenseSort, bool, error) {
+	sort := keybox.LicenseSort(strings.TrimSpace(in.Sort))
+	switch sort {
+	case "", keybox.SortCreated, keybox.SortExpires, keybox.SortStatus:
+	default:
+		return "", false, errInvalidSort
+	}
+	switch strings.ToLower(strings.TrimSpace(in.Order)) {
+	case "":
+		return sort, sort == keybox.SortCreated, nil
+	case "asc", "desc":
+		if sort == "" {
+			sort = keybox.SortCreated
+		}
+		return sort, strings.EqualFold(strings.TrimSpace(in.Order), "desc"), nil
+	}
+	return "", false, errInvalidOrder
+}
+
+// Licenses lists the caller's licenses, newest first or in the order asked,
+// with their status and the seats each holds at now.
 func (s *Service) Licenses(ctx context.Context, owner keybox.User, in LicenseList) ([]keybox.License, int, ListInput, error) {
 	p, err := in.page()
 	if err != nil {
@@ -187,13 +216,24 @@ func (s *Service) Licenses(ctx context.Context, owner keybox.User, in LicenseLis
 	if status != "" && !status.Valid() {
 		return nil, 0, in.ListInput, errInvalidStatus
 	}
+	sort, desc, err := licenseOrder(in)
+	if err != nil {
+		return nil, 0, in.ListInput, err
+	}
 	now := s.clock()
 	list, total, err := s.store.Licenses(ctx, keybox.LicenseFilter{
 		OwnerID: owner.ID, ClientID: in.ClientID, ProjectID: in.ProjectID, Status: status, Now: now,
-		Query: strings.TrimSpace(in.Query), Page: p,
+		Query: strings.TrimSpace(in.Query), Sort: sort, Descending: desc, Page: p,
 	})
 	if err != nil {
 		return nil, 0, in.ListInput, fmt.Errorf("licenses: %w", err)
+	}
+	ids := make([]string, len(list))
+	for i := range list {
+		ids[i] = list[i].ID
+	}
+	if err := s.countSeats(ctx, keybox.ActivationFilter{OwnerID: owner.ID, LicenseIDs: ids}, list, now); err != nil {
+		return nil, 0, in.ListInput, err
 	}
 	return presentAll(list, now), total, in.ListInput, nil
 }

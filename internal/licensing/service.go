@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyboxhq/keybox"
@@ -64,12 +65,14 @@ type Service struct {
 	log          *slog.Logger
 	random       io.Reader
 	signupClosed bool
-	cache        *licenseCache
-	counts       *counter
-	keyRandom    io.Reader
-	sealer       *sealer
-	keys         signingKeys
-	fingerprints keyFingerprints
+	// accountsExist is set once an account is seen (SignupStatus).
+	accountsExist atomic.Bool
+	cache         *licenseCache
+	counts        *counter
+	keyRandom     io.Reader
+	sealer        *sealer
+	keys          signingKeys
+	fingerprints  keyFingerprints
 
 	eventIDs      *keybox.IDs
 	webhookPolicy webhook.Policy

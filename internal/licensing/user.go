@@ -52,6 +52,23 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (keybox.User, erro
 	return s.createUser(ctx, in, "")
 }
 
+// SignupStatus says whether signup is open and whether any account exists.
+// Once one does, one always will (the last ADMIN cannot be deleted), so the
+// answer is kept and the database is asked no more.
+func (s *Service) SignupStatus(ctx context.Context) (open, hasAccounts bool, err error) {
+	if s.accountsExist.Load() {
+		return !s.signupClosed, true, nil
+	}
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return false, false, fmt.Errorf("signup status: %w", err)
+	}
+	if n > 0 {
+		s.accountsExist.Store(true)
+	}
+	return !s.signupClosed, n > 0, nil
+}
+
 // CreateUser creates an account even when signup is closed (the operator's
 // `keybox user create`); role "" means the signup rule (ADMIN if first).
 func (s *Service) CreateUser(ctx context.Context, in SignupInput, role keybox.Role) (keybox.User, error) {

@@ -115,13 +115,33 @@ func (s *Server) login(r *http.Request, _ keybox.User, in licensing.LoginInput) 
 	return loginAnswer{Message: "Login successful", Token: sess.Token, UserID: sess.User.ID, Role: sess.User.Role}, err
 }
 
-// userAnswer is one account.
-type userAnswer struct {
-	User keybox.User `json:"user"`
+// meAnswer is the caller's account.
+type meAnswer struct {
+	User        keybox.User `json:"user"`
+	HasPassword bool        `json:"hasPassword" doc:"false for an account made through a sign-in provider that has not set a password: it sets its first without currentPassword."`
 }
 
-func (s *Server) me(_ *http.Request, u keybox.User, _ none) (userAnswer, error) {
-	return userAnswer{User: u}, nil
+func (s *Server) me(_ *http.Request, u keybox.User, _ none) (meAnswer, error) {
+	return meAnswer{User: u, HasPassword: u.PasswordHash != ""}, nil
+}
+
+// signupStatus is GET /auth/signup: what the dashboard needs to choose its
+// first page, and nothing about any account.
+type signupStatus struct {
+	Signup      signupMode `json:"signup" doc:"open, or closed when only the operator creates accounts."`
+	HasAccounts bool       `json:"hasAccounts" doc:"false on a fresh installation, whose first account becomes its ADMIN."`
+}
+
+// signupMode is KEYBOX_SIGNUP's setting.
+type signupMode string
+
+func (s *Server) signupStatus(r *http.Request, _ keybox.User, _ none) (signupStatus, error) {
+	open, has, err := s.svc.SignupStatus(r.Context())
+	st := signupStatus{Signup: "open", HasAccounts: has}
+	if !open {
+		st.Signup = "closed"
+	}
+	return st, err
 }
 
 // userList is every account.

@@ -17,6 +17,7 @@ var routesWithoutOwnedIDs = map[string]bool{
 	"POST /auth/signup":     true,
 	"POST /auth/login":      true,
 	"GET /auth/me":          true,
+	"GET /auth/signup":      true,
 	"GET /auth/users":       true,
 	"PATCH /auth/password":  true,
 	"POST /auth/refresh":    true,

@@ -70,6 +70,7 @@ func (s *Server) listLicenses(r *http.Request, u keybox.User, _ none) (licenseLi
 	q := r.URL.Query()
 	list, total, in, err := s.svc.Licenses(r.Context(), u, licensing.LicenseList{
 		ListInput: in, ClientID: q.Get("clientId"), ProjectID: q.Get("projectId"), Status: q.Get("status"),
+		Sort: q.Get("sort"), Order: q.Get("order"),
 	})
 	return licenseList{Licenses: list, Total: total, Page: in.Page, Limit: in.Limit}, err
 }

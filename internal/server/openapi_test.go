@@ -232,6 +232,7 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("GET", "/", "/", "", nil)
 	call("GET", "/healthz", "/healthz", "", nil)
 	call("GET", "/readyz", "/readyz", "", nil)
+	call("GET", "/auth/signup", "/auth/signup", "", nil)
 	call("POST", "/auth/signup", "/auth/signup", "", map[string]any{"name": "Ada", "email": "ada@example.com", "password": "correct horse", "confirm_password": "correct horse"})
 	call("POST", "/auth/signup", "/auth/signup", "", map[string]any{})
 	tok := call("POST", "/auth/login", "/auth/login", "", map[string]any{"email": "ada@example.com", "password": "correct horse"}).str("token")

@@ -53,6 +53,7 @@ var enums = map[reflect.Type]struct {
 	reflect.TypeFor[keybox.Service](): {"Service", []string{string(keybox.ServiceHosting), string(keybox.ServiceDomain)}},
 	reflect.TypeFor[providerID]():     {"ProviderID", []string{"google", "oidc"}},
 	reflect.TypeFor[keybox.Scope]():   {"TokenScope", []string{string(keybox.ScopeRead), string(keybox.ScopeWrite)}},
+	reflect.TypeFor[signupMode]():     {"SignupMode", []string{"open", "closed"}},
 	reflect.TypeFor[verdictStatus](): {"VerdictStatus", []string{licensing.VerdictActive, licensing.VerdictInvalid, licensing.VerdictRevoked,
 		licensing.VerdictPending, licensing.VerdictExpired, licensing.VerdictMachineMismatch, licensing.VerdictInstanceMismatch,
 		licensing.VerdictEntitlementsMissing}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/keyboxhq/keybox"
 )
@@ -28,6 +29,31 @@ func (q queries) Activations(ctx context.Context, licenseID string) ([]keybox.Ac
 	list, err := collect(rows, err, scanActivation)
 	if err != nil {
 		return nil, fmt.Errorf("activations: %w", err)
+	}
+	return list, nil
+}
+
+func (q queries) ActivationsOf(ctx context.Context, f keybox.ActivationFilter) ([]keybox.Activation, error) {
+	if f.LicenseIDs != nil && len(f.LicenseIDs) == 0 {
+		return nil, nil
+	}
+	var w where
+	w.add("l.owner_id = " + w.arg(f.OwnerID))
+	if f.ClientID != "" {
+		w.add("l.client_id = " + w.arg(f.ClientID))
+	}
+	if f.LicenseIDs != nil {
+		in := make([]string, len(f.LicenseIDs))
+		for i, id := range f.LicenseIDs {
+			in[i] = w.arg(id)
+		}
+		w.add("a.license_id IN (" + strings.Join(in, ", ") + ")")
+	}
+	rows, err := q.query(ctx, `SELECT a.`+strings.ReplaceAll(activationColumns, ", ", ", a.")+
+		` FROM activations a JOIN licenses l ON l.id = a.license_id`+w.String()+` ORDER BY a.created_at, a.id`, w.args...)
+	list, err := collect(rows, err, scanActivation)
+	if err != nil {
+		return nil, fmt.Errorf("activations of licenses: %w", err)
 	}
 	return list, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,11 +115,31 @@ func (q queries) Licenses(ctx context.Context, f keybox.LicenseFilter) ([]keybox
 	if !f.ExpiresBefore.IsZero() {
 		w.add("expires_at < " + w.arg(f.ExpiresBefore.UnixMilli()))
 	}
-	order := newestFirst
-	if f.SoonestFirst {
-		order = "expires_at, id"
-	}
+	order := licenseOrder(f)
 	return page(ctx, q, &w, f.Page, "licenses", licenseColumns, order, scanLicense)
+}
+
+// licenseOrder is the ORDER BY of a license list. The instant a status is
+// judged at is written as a number, not a parameter, because the count of
+// the same list shares the parameters but not the order.
+func licenseOrder(f keybox.LicenseFilter) string {
+	if f.SoonestFirst {
+		return "expires_at, id"
+	}
+	dir := " ASC"
+	if f.Descending {
+		dir = " DESC"
+	}
+	switch f.Sort {
+	case keybox.SortCreated:
+		return "created_at" + dir + ", id" + dir
+	case keybox.SortExpires:
+		return "(activated_at IS NULL), expires_at" + dir + ", " + newestFirst
+	case keybox.SortStatus:
+		now := strconv.FormatInt(f.Now.UnixMilli(), 10)
+		return "CASE WHEN status = 'ACTIVE' AND expires_at < " + now + " THEN 'EXPIRED' ELSE status END" + dir + ", " + newestFirst
+	}
+	return newestFirst
 }
 
 func (q queries) LicenseCounts(ctx context.Context, ownerID string, now time.Time) (map[keybox.Status]int, error) {

@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"LicenseRoundTrip", testLicenseRoundTrip},
 		{"LicenseKeyUnique", testLicenseKeyUnique},
 		{"LicenseFilters", testLicenseFilters},
+		{"LicenseSort", testLicenseSort},
+		{"ActivationsOf", testActivationsOf},
 		{"Activations", testActivations},
 		{"ExpireLicenses", testExpireLicenses},
 		{"Validations", testValidations},

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/servertest"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
@@ -35,6 +36,7 @@ type env struct {
 	t     *testing.T
 	url   string
 	clock *servertest.Clock
+	store keybox.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -49,8 +51,15 @@ func newEnv(t *testing.T) *env {
 // startEnv serves on ln, so a test may choose the address.
 func startEnv(t *testing.T, ln net.Listener) *env {
 	t.Helper()
-	s := servertest.New(t, storetest.SQLite(t), servertest.Options{StartAt: time.Now(), Listener: ln})
-	return &env{t: t, url: s.URL, clock: s.Clock}
+	return newEnvWith(t, servertest.Options{Listener: ln})
+}
+
+// newEnvWith starts the server with options (its clock at the real time).
+func newEnvWith(t *testing.T, opts servertest.Options) *env {
+	t.Helper()
+	opts.StartAt = time.Now()
+	s := servertest.New(t, storetest.SQLite(t), opts)
+	return &env{t: t, url: s.URL, clock: s.Clock, store: s.Store}
 }
 
 // call sends a JSON request to the API from Go, as a shipped application

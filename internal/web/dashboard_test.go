@@ -61,17 +61,19 @@ func TestJourney(t *testing.T) {
 	e := newEnv(t)
 	b := newTab(t)
 
-	// A browser asking for / lands on the dashboard, logged out.
+	// A browser asking for / lands on the dashboard, logged out: a fresh
+	// installation, where nobody can log in yet, opens on sign-up.
 	b.navigate(e.url + "/")
-	b.waitText("h1", "Log in")
+	b.waitText("h1", "Welcome to KeyBox")
 	if got := eval[string](b, "location.pathname"); got != "/app/" {
 		t.Fatalf("a browser opening / is at %q, want /app/", got)
 	}
-	b.shot("login")
+	if got := eval[string](b, "location.hash"); got != "#/signup" {
+		t.Fatalf("a fresh installation opens at %q, want #/signup", got)
+	}
+	b.shot("first-run")
 
 	// Sign up; the dashboard logs the new account in.
-	b.clickButton("", "Create an account")
-	b.waitText("h1", "Create an account")
 	b.fill(`input[name="name"]`, "Ada Lovelace")
 	b.fill(`input[name="email"]`, "ada@example.com")
 	b.fill(`input[name="password"]`, password)
@@ -359,9 +361,10 @@ func TestSecondDeveloper(t *testing.T) {
 		b.waitText(".results", "No clients yet")
 		b.open(e, "#/licenses", "Licenses")
 		b.waitText(".results", "No licenses yet")
-		if n := eval[int](b, `document.querySelectorAll('select[name="clientId"] option').length`); n != 1 {
-			t.Errorf("the client filter offers %d options, want only \"Any client\"", n)
+		if got := b.options("main", "clientId", ""); fmt.Sprint(got) != "[Any client]" {
+			t.Errorf("the client filter offers %v, want only \"Any client\"", got)
 		}
+		b.waitText(".combo-status", "You have no clients yet.")
 		b.open(e, "#/clients/"+clientID, "Not available")
 		b.waitText("main", "Client not found")
 		b.open(e, "#/licenses/"+key, "Not available")
@@ -522,6 +525,8 @@ func TestPhone(t *testing.T) {
 		{"#/clients/" + clientID, "Remington", ".tree"},
 		{"#/licenses", "Licenses", ".results table"},
 		{"#/licenses/" + key, key, "table"},
+		{"#/account", "Your account", "form"},
+		{"#/users", "Users", "table"},
 	}
 	for _, v := range views {
 		b.open(e, v.hash, v.heading)
@@ -534,9 +539,8 @@ func TestPhone(t *testing.T) {
 	b.waitText("dialog h2", "New license")
 	b.noOverflow("new license dialog")
 	b.shot("phone-new-license")
-	if got := eval[string](b, `document.querySelector('dialog select[name="projectId"]').selectedOptions[0]?.text ?? ""`); got != "A-0 System" {
-		t.Errorf("the new license dialog offers project %q first, want A-0 System (the newest)", got)
-	}
+	// The only client, and its newest project, are chosen already.
+	b.waitFor("the newest project chosen", `() => document.querySelector('dialog [data-field="projectId"] input[role="combobox"]').value === "A-0 System"`)
 	b.click(`dialog button[type="submit"]`)
 	b.waitGone("dialog")
 	b.waitText(".toasts", "created")
@@ -642,11 +646,6 @@ func TestListsSearchAndPages(t *testing.T) {
 	keys := func() []string {
 		return eval[[]string](b, `[...document.querySelectorAll(".results a.key")].map((a) => a.textContent).sort()`)
 	}
-	choose := func(name, value string) {
-		t.Helper()
-		b.do("choose "+name, chromedp.SetValue(chromedp.CSS(`select[name="`+name+`"]`), value),
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('select[name="`+name+`"]').dispatchEvent(new Event("change"))`))
-	}
 	sameKeys := func(want ...string) {
 		t.Helper()
 		b.waitFor(fmt.Sprintf("%d keys", len(want)), `(n) => document.querySelectorAll(".results a.key").length === n`, len(want))
@@ -658,18 +657,25 @@ func TestListsSearchAndPages(t *testing.T) {
 	}
 	b.open(e, "#/licenses", "Licenses")
 	sameKeys(acmeSite, acmeApp, globexSite)
-	choose("clientId", acme)
+	b.pick("main", "clientId", "Acme", "Acme Corporation")
 	sameKeys(acmeSite, acmeApp)
-	b.waitFor("Acme's projects offered", `() => [...document.querySelectorAll('select[name="projectId"] option')].map((o) => o.text).join() === "Any project,Acme app,Acme site"`)
-	projectID := eval[string](b, `[...document.querySelectorAll('select[name="projectId"] option')].find((o) => o.text === "Acme app").value`)
-	choose("projectId", projectID)
+	if got := eval[string](b, "location.hash"); got != "#/licenses?clientId="+acme {
+		t.Errorf("filtered by client, the table is at %q", got)
+	}
+	if got := b.options("main", "projectId", ""); fmt.Sprint(got) != "[Any project Acme app Acme site]" {
+		t.Errorf("the project filter offers %v, want Acme's projects", got)
+	}
+	b.pick("main", "projectId", "app", "Acme app")
 	sameKeys(acmeApp)
 	b.shot("licenses-filtered")
 	// The filters are in the URL: a reload shows the same table.
 	b.do("reload", chromedp.Reload())
 	b.waitText("h1", "Licenses")
 	sameKeys(acmeApp)
-	choose("clientId", "")
+	if got := eval[string](b, `document.querySelector('[data-field="clientId"] input[role="combobox"]').value`); got != "Acme Corporation" {
+		t.Errorf("after a reload the client filter shows %q", got)
+	}
+	b.pick("main", "clientId", "", "Any client")
 	sameKeys(acmeSite, acmeApp, globexSite)
 }
 
@@ -681,7 +687,8 @@ func (b *tab) labelled(scope string) {
 		const out = [];
 		for (const c of document.querySelectorAll(%q)) {
 			if (c.type === "hidden") continue;
-			if (!c.labels || c.labels.length === 0) out.push("no label: " + (c.name || c.id));
+			const named = (c.labels && c.labels.length > 0) || c.getAttribute("aria-label") || c.getAttribute("aria-labelledby");
+			if (!named) out.push("no label: " + (c.name || c.id || c.outerHTML.slice(0, 60)));
 		}
 		const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
 		for (const id of ids) if (ids.indexOf(id) !== ids.lastIndexOf(id)) out.push("duplicate id: " + id);

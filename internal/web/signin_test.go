@@ -48,7 +48,8 @@ func TestSignInWithProvider(t *testing.T) {
 
 	b := newTab(t)
 	b.navigate(e.url + "/app/")
-	b.waitText("h1", "Log in")
+	// A fresh installation opens on sign-up, which offers the providers too.
+	b.waitText("h1", "Welcome to KeyBox")
 	b.waitText(".providers a", "Sign in with Google")
 	b.waitText(".providers a", "Sign in with Acme SSO")
 	b.shot("login-with-providers")
@@ -137,6 +138,7 @@ func (b *tab) waitThroughNavigations(what, expr string) {
 // has no sign-in buttons, only the form.
 func TestLoginPageWithoutProviders(t *testing.T) {
 	e := newEnv(t)
+	e.developer("Ada", "ada@example.com")
 	b := newTab(t)
 	b.navigate(e.url + "/app/")
 	b.waitText("h1", "Log in")

@@ -83,7 +83,7 @@ func TestEveryAssetIsLinked(t *testing.T) {
 		}
 	}
 	imported := map[string]bool{"js/app.js": true}
-	importRE := regexp.MustCompile(`from "\./([a-z]+\.js)"`)
+	importRE := regexp.MustCompile(`(?:from|import) "\./([a-z]+\.js)"`)
 	for name, f := range h.assets {
 		for _, m := range importRE.FindAllStringSubmatch(string(f.body), -1) {
 			imported["js/"+m[1]] = true

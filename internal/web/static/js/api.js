@@ -44,6 +44,9 @@ const fieldOfMessage = {
   "Client email required": "email",
   "Client with this email already exists": "email",
   "Passwords do not match": "confirm_password",
+  "Current password is incorrect": "currentPassword",
+  "Name must be a non-empty string of at most 200 characters": "name",
+  "Project name required": "name",
   "Password must be at least 8 characters long": "password",
   "Please enter a valid email address": "email",
   "Email already registered": "email",
@@ -108,8 +111,8 @@ function readSession() {
 }
 
 // The token's lifetime from its own claims. The deadline is counted on this
-// browser's clock from the moment of login, so a server whose clock differs
-// from the browser's does not end sessions early or late.
+// browser's clock from the moment the token came, so a server whose clock
+// differs from the browser's does not end sessions early or late.
 function lifetime(token) {
   try {
     const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
@@ -128,9 +131,14 @@ export function session() {
 }
 
 // onSessionChange registers fn(reason) for when the session ends
-// ("expired", "logout") or another tab logs in ("login").
+// ("expired", "logout", "logout-all"), another tab logs in as someone
+// ("login"), or the token is renewed ("refresh": here or in another tab).
 export function onSessionChange(fn) {
   listeners.push(fn);
+}
+
+function tell(reason) {
+  for (const fn of listeners) fn(reason);
 }
 
 function armTimer() {
@@ -152,7 +160,7 @@ export function endSession(reason) {
   current = null;
   clearTimeout(expiryTimer);
   localStorage.removeItem(STORAGE_KEY);
-  if (had) for (const fn of listeners) fn(reason);
+  if (had) tell(reason);
 }
 
 // login exchanges credentials for a session and returns the user.
@@ -173,22 +181,58 @@ export async function exchangeSignInCode(code) {
 
 // begin starts the session of a successful login's answer.
 async function begin(res) {
-  const expiresAt = Date.now() + lifetime(res.token);
-  current = { token: res.token, expiresAt, user: null };
+  const life = lifetime(res.token);
+  current = { token: res.token, expiresAt: Date.now() + life, issuedAt: Date.now(), life, user: null };
   try {
     const me = await api("GET", "/auth/me");
-    current.user = { name: me.user.name, email: me.user.email, role: me.user.role };
+    current.user = { id: me.user._id, name: me.user.name, email: me.user.email, role: me.user.role };
   } catch (err) {
     current = null;
     throw err;
   }
-  localStorage.setItem(STORAGE_KEY, JSON.stringify(current));
-  armTimer();
+  save();
   return current.user;
 }
 
-// A change in another tab: a logout there ends this tab's session too, and
-// a login there logs this tab in.
+function save() {
+  localStorage.setItem(STORAGE_KEY, JSON.stringify(current));
+  armTimer();
+}
+
+// adoptToken carries on with a fresh token of the same account (the answer
+// of a refresh or of a password change, which ended every earlier one).
+export function adoptToken(token) {
+  if (!current) return;
+  const life = lifetime(token);
+  current = { ...current, token, expiresAt: Date.now() + life, issuedAt: Date.now(), life };
+  save();
+  tell("refresh");
+}
+
+// updateUser changes what the session knows of its account (a new name).
+export function updateUser(user) {
+  if (!current) return;
+  current = { ...current, user: { ...current.user, ...user } };
+  save();
+  tell("refresh");
+}
+
+let refreshing = null;
+
+// refresh asks for a fresh token (one request at a time) and carries on
+// with it. It resolves false when the server refused.
+export function refresh() {
+  if (!current) return Promise.resolve(false);
+  refreshing ??= api("POST", "/auth/refresh").then((res) => {
+    adoptToken(res.token);
+    return true;
+  }, () => false).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+// A change in another tab: a logout there ends this tab's session too, a
+// login as someone logs this tab in as them, and a renewed token is taken
+// over quietly (an open form is not disturbed).
 window.addEventListener("storage", (e) => {
   if (e.key !== STORAGE_KEY && e.key !== null) return;
   const next = readSession();
@@ -199,7 +243,8 @@ window.addEventListener("storage", (e) => {
   const was = current;
   current = next;
   armTimer();
-  if (!was || was.token !== next.token) for (const fn of listeners) fn("login");
+  if (was && was.token === next.token) return;
+  tell(was && was.user?.id && was.user.id === next.user?.id ? "refresh" : "login");
 });
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") checkExpiry();
@@ -210,13 +255,13 @@ armTimer();
 
 // api sends one request and returns the decoded JSON answer, or throws an
 // ApiError. An answer of 401 to a logged-in call ends the session.
-export async function api(method, path, body) {
+export async function api(method, path, body, signal) {
   if (current && Date.now() >= current.expiresAt) {
     endSession("expired");
     throw new ApiError(401, { message: "Unauthorized" });
   }
   const headers = { Accept: "application/json" };
-  const init = { method, headers, cache: "no-store", credentials: "omit" };
+  const init = { method, headers, cache: "no-store", credentials: "omit", signal };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -226,7 +271,8 @@ export async function api(method, path, body) {
   let res;
   try {
     res = await fetch(new URL(path.replace(/^\//, ""), apiRoot), init);
-  } catch {
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
     throw new ApiError(0, null);
   }
   noteServerTime(res);

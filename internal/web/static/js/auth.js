@@ -1,7 +1,7 @@
 // Logging in and signing up.
 
 import { api, apiURL, login, ApiError } from "./api.js";
-import { h, input, showErrors, values, clearErrors } from "./ui.js";
+import { h, input, showErrors, values, clearErrors, checkForm } from "./ui.js";
 
 // Why a sign-in through a provider failed, by the reason code the server
 // put in the address. Only these sentences are ever shown: the address is
@@ -44,7 +44,7 @@ function providerButtons() {
   return list;
 }
 
-function authForm({ title, intro, fields, submitLabel, onSubmit, footer, message, error, extra }) {
+function authForm({ title, intro, fields, submitLabel, onSubmit, footer, message, error, extra, notice }) {
   const button = h("button", { type: "submit", class: "btn" }, submitLabel);
   const form = h("form", { class: "form", novalidate: true },
     fields,
@@ -52,6 +52,11 @@ function authForm({ title, intro, fields, submitLabel, onSubmit, footer, message
     h("div", { class: "form-actions" }, button));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    const problems = checkForm(form);
+    if (problems) {
+      showErrors(form, problems);
+      return;
+    }
     clearErrors(form);
     button.disabled = true;
     try {
@@ -67,48 +72,73 @@ function authForm({ title, intro, fields, submitLabel, onSubmit, footer, message
       h("div", null, h("h1", null, title), h("p", { class: "muted" }, intro)),
       message ? h("p", { class: "notice", role: "status" }, message) : null,
       error ? h("p", { class: "notice notice-error", role: "alert" }, error) : null,
+      notice,
       form,
       extra),
     h("p", { class: "switch" }, footer));
 }
 
-export function loginPage({ message, done, params }) {
+export function loginPage({ message, done, params, signup }) {
   const reason = params?.get("error");
   if (reason) history.replaceState(null, "", "#/login");
+  const closed = signup?.signup === "closed";
   return authForm({
     title: "Log in",
     intro: "Manage your clients, projects and license keys.",
     message,
     error: reason ? signInFailure(reason) : "",
+    notice: closed && signup.hasAccounts === false ? firstAccountByOperator() : null,
     extra: providerButtons(),
     submitLabel: "Log in",
     fields: [
-      input({ name: "email", label: "Email address", type: "email", autocomplete: "username" }),
-      input({ name: "password", label: "Password", type: "password", autocomplete: "current-password" }),
+      input({ name: "email", label: "Email address", type: "email", autocomplete: "username", required: true }),
+      input({ name: "password", label: "Password", type: "password", autocomplete: "current-password", required: true }),
     ],
     onSubmit: async (v) => {
       await login(v.email, v.password);
-      done();
+      await done();
     },
-    footer: ["New to this KeyBox? ", h("a", { href: "#/signup" }, "Create an account")],
+    footer: closed
+      ? "New accounts are made by your administrator."
+      : ["New to this KeyBox? ", h("a", { href: "#/signup" }, "Create an account")],
   });
 }
 
-export function signupPage({ done }) {
+// firstAccountByOperator says how a KeyBox with signup closed gets its
+// first account.
+function firstAccountByOperator() {
+  return h("div", { class: "notice", role: "status" },
+    h("p", null, "This KeyBox has no accounts yet, and signing up is closed. Its operator makes the first one on the server:"),
+    h("pre", { class: "command" }, "keybox users create --admin --name \"Your name\" --email you@example.com"));
+}
+
+export function signupPage({ done, signup }) {
+  if (signup?.signup === "closed") {
+    return h("section", { class: "auth" },
+      h("div", { class: "panel" },
+        h("h1", null, "Signing up is closed"),
+        h("p", null, "New accounts on this KeyBox are made by its administrator. Ask them for one."),
+        signup.hasAccounts === false ? firstAccountByOperator() : null),
+      h("p", { class: "switch" }, "Already have an account? ", h("a", { href: "#/login" }, "Log in")));
+  }
+  const first = signup?.hasAccounts === false;
   return authForm({
-    title: "Create an account",
-    intro: "The first account of a KeyBox installation becomes its administrator.",
+    title: first ? "Welcome to KeyBox" : "Create an account",
+    extra: providerButtons(),
+    intro: first
+      ? "Nobody has an account here yet. Create the first one: it becomes this installation's administrator."
+      : "The first account of a KeyBox installation becomes its administrator.",
     submitLabel: "Create account",
     fields: [
-      input({ name: "name", label: "Your name", autocomplete: "name" }),
-      input({ name: "email", label: "Email address", type: "email", autocomplete: "email" }),
-      input({ name: "password", label: "Password", type: "password", autocomplete: "new-password", hint: "At least 8 characters." }),
-      input({ name: "confirm_password", label: "Repeat the password", type: "password", autocomplete: "new-password" }),
+      input({ name: "name", label: "Your name", autocomplete: "name", required: true }),
+      input({ name: "email", label: "Email address", type: "email", autocomplete: "email", required: true }),
+      input({ name: "password", label: "Password", type: "password", autocomplete: "new-password", hint: "At least 8 characters.", required: true, attrs: { "data-minlength": "8" } }),
+      input({ name: "confirm_password", label: "Repeat the password", type: "password", autocomplete: "new-password", required: true, attrs: { "data-match": "password" } }),
     ],
     onSubmit: async (v) => {
       await api("POST", "/auth/signup", v);
       await login(v.email, v.password);
-      done();
+      await done();
     },
     footer: ["Already have an account? ", h("a", { href: "#/login" }, "Log in")],
   });

@@ -3,11 +3,13 @@
 
 import { api, query, seg } from "./api.js";
 import {
-  h, table, pager, time, notify, errorNotice, badge, keyLink, copyButton, plural,
+  h, table, pager, time, notify, errorNotice, badge, keyLink, copyButton, plural, emptyState,
   input, select, checks, checkbox, durationOptions, serviceOptions, formDialog, confirm, guard, licenseSummary,
   codesOf, leaseText,
 } from "./ui.js";
 import { newLicenseDialog } from "./licenses.js";
+import { picker } from "./picker.js";
+import { rememberClients, rememberProjects } from "./names.js";
 
 const PAGE_SIZE = 20;
 
@@ -32,10 +34,11 @@ export async function clientsPage(view) {
       await load(1);
       return;
     }
-    results.replaceChildren(clientList(data, q, view), pager(data, async (p) => {
+    rememberClients(data.clients);
+    results.replaceChildren(...[clientList(data, q, view), pager(data, async (p) => {
       await load(p);
       results.focus();
-    }));
+    })].filter(Boolean));
   };
 
   let timer = 0;
@@ -58,9 +61,10 @@ export async function clientsPage(view) {
 
 function clientList(data, q, view) {
   if (data.total === 0) {
-    return h("p", { class: "panel empty" }, q
-      ? `No client matches “${q}”.`
-      : "No clients yet. Create your first client to start issuing licenses.");
+    const add = h("button", { type: "button", class: "btn", onclick: guard(() => createClientAndOpen(view, q)) }, q ? `New client “${q}”` : "New client");
+    return q
+      ? emptyState(`No client matches “${q}”.`, add)
+      : emptyState("No clients yet. Create your first client to start issuing licenses.", add);
   }
   return table("Clients", [
     { label: "Name", cell: (c) => h("a", { class: "cell-name", href: `#/clients/${seg(c._id)}` }, c.name) },
@@ -77,21 +81,35 @@ function clientList(data, q, view) {
 
 function clientFields(c = {}) {
   return [
-    input({ name: "name", label: "Name", value: c.name || "", autocomplete: "organization" }),
-    input({ name: "email", label: "Email address", type: "email", value: c.email || "", autocomplete: "email", hint: "Unique among your clients." }),
+    input({ name: "name", label: "Name", value: c.name || "", autocomplete: "organization", required: true }),
+    input({ name: "email", label: "Email address", type: "email", value: c.email || "", autocomplete: "email", hint: "Unique among your clients.", required: true }),
   ];
 }
 
-async function createClient(view) {
+// newClientDialog asks for a client and creates it; it resolves with the
+// client, or undefined when dismissed. name may start the name field.
+export async function newClientDialog(name = "") {
   const res = await formDialog({
     title: "New client",
-    fields: clientFields(),
+    fields: clientFields({ name }),
     submitLabel: "Create client",
     submit: (v) => api("POST", "/clients", { name: v.name, email: v.email }),
   });
-  if (!res) return;
+  if (!res) return undefined;
+  rememberClients([res.client]);
   notify(`Client “${res.client.name}” created.`, "success");
-  view.refresh("new-client");
+  return res.client;
+}
+
+async function createClient(view) {
+  if (await newClientDialog()) view.refresh("new-client");
+}
+
+// createClientAndOpen creates a client and shows its page, where the next
+// step (its first project) is offered.
+async function createClientAndOpen(view, name) {
+  const c = await newClientDialog(name);
+  if (c) view.go(`#/clients/${seg(c._id)}`);
 }
 
 async function editClient(c, view, focus) {
@@ -102,6 +120,7 @@ async function editClient(c, view, focus) {
     submit: (v) => api("PATCH", `/clients/${seg(c._id)}`, { name: v.name, email: v.email }),
   });
   if (!res) return;
+  rememberClients([res.client]);
   notify("Client updated.", "success");
   view.refresh(focus);
 }
@@ -141,6 +160,11 @@ export async function clientPage(view, id) {
   const data = await api("GET", `/dashboard${query({ clientId: id })}`);
   const client = data.data[0];
   const projects = client.projects;
+  rememberClients([client]);
+  rememberProjects(projects);
+  const newProject = () => guard(async () => {
+    if (await newProjectDialog(client)) view.refresh("new-project");
+  });
   return [
     h("div", { class: "page-head" },
       h("div", null,
@@ -154,45 +178,151 @@ export async function clientPage(view, id) {
     h("section", { "aria-labelledby": "projects-h" },
       h("div", { class: "section-head" },
         h("h2", { id: "projects-h" }, `Projects (${projects.length})`),
-        h("button", { type: "button", class: "btn", "data-focus": "new-project", onclick: guard(() => createProject(client, view)) }, "New project")),
+        h("button", { type: "button", class: "btn", "data-focus": "new-project", onclick: newProject() }, "New project")),
       h("div", { class: "tree-wrap" }, projects.length === 0
-        ? h("p", { class: "panel empty" }, "No projects yet. Create one to issue this client's first license.")
+        ? emptyState("No projects yet. A project is a product this client bought; it comes with its first license key.",
+          h("button", { type: "button", class: "btn", onclick: newProject() }, "Create the first project"))
         : h("ul", { class: "tree", "aria-label": `Projects and licenses of ${client.name}` }, projects.map((p) => projectNode(client, p, view))))),
   ];
 }
 
 function projectNode(client, p, view) {
+  const add = () => guard(() => addLicense(client, p, view));
   return h("li", { class: "tree-project" },
     h("div", { class: "tree-project-head" },
       h("div", null, h("h3", null, p.name), h("p", { class: "muted" }, plural(p.licenses.length, "license", "licenses"))),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Policy of ${p.name}`, onclick: guard(() => editPolicy(p)) }, "Policy"),
-        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Add a license to ${p.name}`, onclick: guard(() => addLicense(client, p, view)) }, "Add license"))),
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Rename ${p.name}`, "data-focus": `rename-${p._id}`, onclick: guard(() => renameProject(p, view)) }, "Rename"),
+        h("button", { type: "button", class: "btn btn-danger-quiet btn-small", "aria-label": `Delete ${p.name}`, onclick: guard(() => deleteProject(p, view)) }, "Delete"),
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": `Add a license to ${p.name}`, onclick: add() }, "Add license"))),
     p.licenses.length === 0
-      ? h("p", { class: "tree-empty" }, "No licenses.")
-      : h("ul", { class: "tree-licenses" }, p.licenses.map((l) =>
-        h("li", null,
-          h("span", { class: "key-line" }, keyLink(l.key), copyButton(l.key)),
-          badge(l.status),
-          h("span", { class: "meta" }, licenseSummary(l))))));
+      ? h("div", { class: "tree-empty" }, h("p", null, "No licenses."),
+        h("button", { type: "button", class: "btn btn-small", onclick: add() }, "Issue a license"))
+      : h("ul", { class: "tree-licenses" }, p.licenses.map((l) => licenseNode(l))));
 }
 
-async function createProject(client, view) {
+// licenseNode is a license of the tree, revoked or restored in one click:
+// the change is made at once, and a message offers to undo it.
+function licenseNode(l) {
+  const status = h("span", null, badge(l.status));
+  const meta = h("span", { class: "meta" }, licenseSummary(l));
+  const toggle = h("button", { type: "button", class: "btn btn-small" });
+  const label = () => {
+    const revoking = l.status !== "REVOKED";
+    toggle.textContent = revoking ? "Revoke" : "Restore";
+    toggle.className = `btn btn-small ${revoking ? "btn-danger-quiet" : "btn-secondary"}`;
+    toggle.setAttribute("aria-label", `${revoking ? "Revoke" : "Restore"} ${l.key}`);
+    toggle.hidden = l.status === "EXPIRED";
+  };
+  const flip = async (undoing) => {
+    toggle.disabled = true;
+    try {
+      const res = await api("PATCH", `/license/revoke/${seg(l.key)}`);
+      l.status = res.status;
+    } finally {
+      toggle.disabled = false;
+    }
+    status.replaceChildren(badge(l.status));
+    label();
+    const revoked = l.status === "REVOKED";
+    const said = revoked ? `License ${l.key} revoked.` : `License ${l.key} restored: it is ${l.status} again.`;
+    if (undoing) {
+      notify(said, "success");
+      return;
+    }
+    notify(said, "success", { label: "Undo", aria: `Undo: ${revoked ? "restore" : "revoke"} ${l.key}`, run: guard(() => flip(true)) });
+  };
+  toggle.addEventListener("click", guard(() => flip(false)));
+  label();
+  return h("li", { "data-license": l.key },
+    h("span", { class: "key-line" }, keyLink(l.key), copyButton(l.key)),
+    status, meta, toggle);
+}
+
+// newProjectDialog creates a project with its first license, for client
+// (or, without one, for a client chosen in the dialog). It resolves with
+// the API's answer, or undefined when dismissed.
+export async function newProjectDialog(client) {
+  const fields = [];
+  if (!client) fields.push(clientPicker());
+  fields.push(
+    input({ name: "projectName", label: "Project name", required: true }),
+    select({ name: "duration", label: "License duration", options: durationOptions, value: "12", hint: "Counted from the first activation." }),
+    checks({ name: "services", label: "Services", options: serviceOptions, checked: ["Hosting"] }));
   const res = await formDialog({
     title: "New project",
-    intro: `A project is a product sold to ${client.name}. It is created with its first license key.`,
-    fields: [
-      input({ name: "projectName", label: "Project name" }),
-      select({ name: "duration", label: "License duration", options: durationOptions, value: "12", hint: "Counted from the first activation." }),
-      checks({ name: "services", label: "Services", options: serviceOptions, checked: ["Hosting"] }),
-    ],
+    intro: client
+      ? `A project is a product sold to ${client.name}. It is created with its first license key.`
+      : "A project is a product sold to a client. It is created with its first license key.",
+    fields,
     submitLabel: "Create project and license",
     submit: (v) => api("POST", "/projects/createProject", {
-      clientId: client._id, projectName: v.projectName, duration: Number(v.duration), services: v.services,
+      clientId: client ? client._id : v.clientId, projectName: v.projectName, duration: Number(v.duration), services: v.services,
     }),
   });
-  if (!res) return;
+  if (!res) return undefined;
   notify(`Project “${res.project.name}” created with license ${res.license.key}.`, "success");
+  return res;
+}
+
+// clientPicker chooses one of the caller's clients, or makes a new one.
+export function clientPicker(opts = {}) {
+  const field = picker({
+    name: "clientId", label: "Client", kind: "client", ...opts,
+    create: {
+      label: (q) => (q ? `New client “${q}”…` : "New client…"),
+      run: async (q) => {
+        const c = await newClientDialog(q);
+        if (c) {
+          field.pick(c._id, c.name);
+          opts.onChange?.(c._id, c);
+        }
+        field.focusBox();
+      },
+    },
+  });
+  return field;
+}
+
+async function renameProject(p, view) {
+  const res = await formDialog({
+    title: "Rename project",
+    fields: [input({ name: "name", label: "Project name", value: p.name, required: true })],
+    submitLabel: "Rename",
+    submit: (v) => api("PATCH", `/projects/${seg(p._id)}`, { name: v.name }),
+  });
+  if (!res) return;
+  rememberProjects([res.project]);
+  notify(`Project renamed “${res.project.name}”.`, "success");
+  view.refresh(`rename-${p._id}`);
+}
+
+// deleteProject asks first; a project with licenses is deleted, with its
+// licenses and their seats, only after a second, explicit confirmation.
+async function deleteProject(p, view) {
+  const ok = await confirm({
+    title: "Delete this project?",
+    message: `“${p.name}” will be deleted.`,
+    confirmLabel: "Delete project",
+  });
+  if (!ok) return;
+  try {
+    await api("DELETE", `/projects/${seg(p._id)}`);
+  } catch (err) {
+    if (err.status !== 409) throw err;
+    const all = await confirm({
+      title: "This project has licenses",
+      message: [
+        `“${p.name}” has ${plural(p.licenses.length, "license", "licenses")}. Deleting the project also deletes them and every activation of them.`,
+        "Applications using those keys will stop working. This cannot be undone.",
+      ],
+      confirmLabel: "Delete project and its licenses",
+    });
+    if (!all) return;
+    await api("DELETE", `/projects/${seg(p._id)}${query({ cascade: "true" })}`);
+  }
+  notify(`Project “${p.name}” deleted.`, "success");
   view.refresh("new-project");
 }
 

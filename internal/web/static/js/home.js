@@ -1,8 +1,10 @@
 // The overview: licenses by status, those expiring soon, and validations per day.
 
-import { api } from "./api.js";
-import { h, svg, num, plural, keyLink, time, relative, day, table } from "./ui.js";
+import { api, query, seg } from "./api.js";
+import { h, svg, num, plural, keyLink, time, relative, day, table, emptyState, guard, notify } from "./ui.js";
 import { namesOf } from "./names.js";
+import { newClientDialog } from "./clients.js";
+import { newLicenseDialog } from "./licenses.js";
 
 const statuses = [
   ["ACTIVE", "Active"],
@@ -11,11 +13,12 @@ const statuses = [
   ["REVOKED", "Revoked"],
 ];
 
-export async function homePage() {
+export async function homePage(view) {
   const stats = await api("GET", "/dashboard/stats");
   const soon = stats.expiringSoon;
   const names = await namesOf(soon.licenses);
   return [
+    stats.counts.total === 0 ? await firstSteps(view) : null,
     h("div", { class: "page-head" },
       h("div", null, h("h1", null, "Overview"), h("p", { class: "sub" }, "Your licenses at a glance.")),
       h("div", { class: "actions" },
@@ -47,6 +50,31 @@ export async function homePage() {
       h("h2", { id: "val-h" }, "Validations per day, last 30 days"),
       validationChart(stats.validations)),
   ];
+}
+
+// firstSteps is the overview of an account with no license yet: the next
+// thing to do, as a button.
+async function firstSteps(view) {
+  const clients = await api("GET", `/clients${query({ limit: 1 })}`);
+  if (clients.total === 0) {
+    return emptyState("Welcome! Start with a client: a customer you issue licenses to. Then give it a project, which comes with its first license key.",
+      h("button", {
+        type: "button", class: "btn", "data-focus": "first-client",
+        onclick: guard(async () => {
+          const c = await newClientDialog();
+          if (c) view.go(`#/clients/${seg(c._id)}`);
+        }),
+      }, "Create your first client"));
+  }
+  return emptyState("No licenses yet. Issue the first one to a client's project.",
+    h("button", {
+      type: "button", class: "btn", onclick: guard(async () => {
+        const res = await newLicenseDialog({});
+        if (!res) return;
+        notify(`License ${res.license.key} created.`, "success");
+        view.refresh();
+      }),
+    }, "Issue your first license"));
 }
 
 function stat(cls, href, value, label, status) {

@@ -1,85 +1,104 @@
-// Licenses: the filterable table, one license's page with its actions and
-// activations, and the dialog that issues a license.
+// Licenses: the filterable, sortable table, one license's page with its
+// actions and activations, and the dialog that issues a license.
 
 import { api, query, seg, serverNow } from "./api.js";
 import {
-  h, table, pager, time, relative, notify, errorNotice, badge, keyLink, copyButton, plural, num,
+  h, table, pager, time, relative, notify, errorNotice, badge, keyLink, copyButton, plural, num, emptyState, seatsText,
   input, select, checks, checkbox, textarea, durationOptions, serviceOptions, formDialog, confirm, values, guard,
   codesOf, leaseText,
 } from "./ui.js";
-import { namesOf, rememberClients, rememberProjects, clientName, projectName } from "./names.js";
+import { namesOf, clientName, projectName, rememberProjects } from "./names.js";
+import { picker } from "./picker.js";
+import { clientPicker, newClientDialog, newProjectDialog } from "./clients.js";
 
-const PAGE_SIZE = 20;
-const LIST_LIMIT = 100;
 const statusOptions = [["", "Any status"], ["ACTIVE", "Active"], ["PENDING", "Not activated yet"], ["EXPIRED", "Expired"], ["REVOKED", "Revoked"]];
+// Orders of the table, as sort and order of GET /license.
+const sortOptions = [
+  ["", "Newest first"], ["createdAt:asc", "Oldest first"],
+  ["expiresAt:asc", "Expiring soonest"], ["expiresAt:desc", "Expiring latest"],
+  ["status:asc", "Status, A to Z"], ["status:desc", "Status, Z to A"],
+];
+const sizeOptions = [["20", "20"], ["50", "50"], ["100", "100"]];
+// The columns that sort, and the way each sorts first.
+const sortable = { Created: ["createdAt", "desc"], Expires: ["expiresAt", "asc"], Status: ["status", "asc"] };
 
-async function clientOptions(selected) {
-  const res = await api("GET", `/clients${query({ limit: LIST_LIMIT })}`);
-  rememberClients(res.clients);
-  const options = res.clients.map((c) => [c._id, `${c.name} (${c.email})`]);
-  if (selected && !options.some(([id]) => id === selected)) {
-    const name = await clientName(selected);
-    if (name !== null) options.unshift([selected, name]);
-  }
-  return options;
-}
-
-async function projectOptions(clientId) {
-  const res = await api("GET", `/projects${query({ clientId, limit: LIST_LIMIT })}`);
-  rememberProjects(res.projects);
-  return res.projects.map((p) => [p._id, p.name]);
+function sortValue(sort, order) {
+  if (!sort) return "";
+  const v = `${sort}:${order || (sort === "createdAt" ? "desc" : "asc")}`;
+  return v === "createdAt:desc" ? "" : v;
 }
 
 export async function licensesPage(view) {
   const p = view.params;
-  const filters = { status: p.get("status") || "", clientId: p.get("clientId") || "", projectId: p.get("projectId") || "", q: p.get("q") || "" };
-  const [clients, projects] = await Promise.all([clientOptions(filters.clientId), projectOptions(filters.clientId)]);
+  const f0 = {
+    status: p.get("status") || "", clientId: p.get("clientId") || "", projectId: p.get("projectId") || "", q: p.get("q") || "",
+    sort: sortValue(p.get("sort"), p.get("order")), limit: sizeOptions.some(([v]) => v === p.get("limit")) ? p.get("limit") : "20",
+  };
+  const [cname, pname] = await Promise.all([
+    f0.clientId ? clientName(f0.clientId) : "", f0.projectId ? projectName(f0.projectId) : "",
+  ]);
 
-  const statusF = select({ name: "status", label: "Status", options: statusOptions, value: filters.status });
-  const clientF = select({ name: "clientId", label: "Client", options: [["", "Any client"], ...clients], value: filters.clientId });
-  const projectF = select({ name: "projectId", label: "Project", options: [["", "Any project"], ...projects], value: filters.projectId });
-  const keyF = input({ name: "q", label: "Key contains", type: "search", value: filters.q, attrs: { autocomplete: "off", spellcheck: "false" } });
-  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Filter licenses" }, statusF, clientF, projectF, keyF);
   const results = h("div", { class: "results", tabindex: "-1", "aria-live": "polite" });
   let loads = 0;
+  const reload = () => load(1);
+  const statusF = select({ name: "status", label: "Status", options: statusOptions, value: f0.status });
+  const clientF = picker({
+    name: "clientId", label: "Client", kind: "client", value: f0.clientId, text: cname ?? "", any: "Any client",
+    onChange: () => {
+      projectF.pick("", "");
+      reload();
+    },
+  });
+  const projectF = picker({
+    name: "projectId", label: "Project", kind: "project", value: f0.projectId, text: pname ?? "", any: "Any project",
+    scope: () => clientF.value(), onChange: reload,
+  });
+  const keyF = input({ name: "q", label: "Key contains", type: "search", value: f0.q, attrs: { autocomplete: "off", spellcheck: "false" } });
+  const sortF = select({ name: "sort", label: "Sort by", options: sortOptions, value: f0.sort });
+  const sizeF = select({ name: "limit", label: "Rows per page", options: sizeOptions, value: f0.limit });
+  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Filter licenses" }, statusF, clientF, projectF, keyF, sortF, sizeF);
 
   const load = async (page) => {
     const mine = ++loads;
     const f = values(form);
     f.q = f.q.trim();
-    history.replaceState(null, "", `#/licenses${query({ ...f, page: page > 1 ? page : "" })}`);
+    const [sort, order] = f.sort ? f.sort.split(":") : ["", ""];
+    const limit = f.limit === "20" ? "" : f.limit;
+    const shown = { status: f.status, clientId: f.clientId, projectId: f.projectId, q: f.q, sort, order };
+    history.replaceState(null, "", `#/licenses${query({ ...shown, limit, page: page > 1 ? page : "" })}`);
     let data;
     let names;
     try {
-      data = await api("GET", `/license${query({ ...f, page, limit: PAGE_SIZE })}`);
+      data = await api("GET", `/license${query({ ...shown, page, limit: f.limit })}`);
       names = await namesOf(data.licenses);
     } catch (err) {
       if (mine === loads && err.status !== 401) results.replaceChildren(errorNotice(err));
       return;
     }
     if (mine !== loads || !view.alive()) return;
-    results.replaceChildren(licenseTable(data, names, f), pager(data, async (n) => {
+    if (data.total > 0 && data.licenses.length === 0 && page > 1) {
+      await load(1);
+      return;
+    }
+    const header = (col) => sortHeader(col, f.sort, (v) => {
+      sortF.querySelector("select").value = v;
+      reload();
+    });
+    results.replaceChildren(...[licenseTable(data, names, f, header, view), pager(data, async (n) => {
       await load(n);
       results.focus();
-    }));
+    })].filter(Boolean));
   };
 
-  const clientSelect = clientF.querySelector("select");
-  const projectSelect = projectF.querySelector("select");
-  clientSelect.addEventListener("change", guard(async () => {
-    const options = await projectOptions(clientSelect.value);
-    projectSelect.replaceChildren(...[["", "Any project"], ...options].map(([v, l]) => h("option", { value: v }, l)));
-    await load(1);
-  }));
-  for (const el of [statusF, projectF]) el.querySelector("select").addEventListener("change", () => load(1));
+  for (const el of [statusF, sortF, sizeF]) el.querySelector("select").addEventListener("change", reload);
   let timer = 0;
   keyF.querySelector("input").addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => load(1), 250);
+    timer = setTimeout(reload, 250);
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    load(1);
+    reload();
   });
 
   await load(Number(p.get("page")) || 1);
@@ -88,61 +107,95 @@ export async function licensesPage(view) {
       h("div", null, h("h1", null, "Licenses"), h("p", { class: "sub" }, "Every key you have issued.")),
       h("button", {
         type: "button", class: "btn", "data-focus": "new-license",
-        onclick: guard(async () => {
-          const res = await newLicenseDialog({ clientId: clientSelect.value, projectId: projectSelect.value });
-          if (!res) return;
-          notify(`License ${res.license.key} created.`, "success");
-          view.refresh("new-license");
-        }),
+        onclick: guard(() => issue(view, clientF.value(), projectF.value())),
       }, "New license")),
     form,
     results,
   ];
 }
 
-function licenseTable(data, names, f) {
+async function issue(view, clientId, projectId) {
+  const res = await newLicenseDialog({ clientId, projectId });
+  if (!res) return;
+  notify(`License ${res.license.key} created.`, "success");
+  view.refresh("new-license");
+}
+
+// sortHeader is a column's heading: a button that sorts by it, then the
+// other way, with aria-sort on the column that orders the table.
+function sortHeader(col, current, set) {
+  const [field, first] = sortable[col];
+  const [cf, co] = current ? current.split(":") : ["createdAt", "desc"];
+  const on = cf === field;
+  const next = on ? (co === "asc" ? "desc" : "asc") : first;
+  return {
+    sort: on ? (co === "asc" ? "ascending" : "descending") : "none",
+    label: h("button", {
+      type: "button", class: "sort", "data-sort": field,
+      onclick: () => set(sortValue(field, next)),
+    }, col, h("span", { class: "sort-mark", "aria-hidden": "true" }, on ? (co === "asc" ? " ▲" : " ▼") : "")),
+  };
+}
+
+function licenseTable(data, names, f, header, view) {
   if (data.total === 0) {
     const filtered = f.status || f.clientId || f.projectId || f.q;
-    return h("p", { class: "panel empty" }, filtered
-      ? "No license matches these filters."
-      : "No licenses yet. Create a client and a project to issue the first one.");
+    if (filtered) return emptyState("No license matches these filters.", h("button", { type: "button", class: "btn btn-secondary", onclick: () => view.go("#/licenses") }, "Clear the filters"));
+    return emptyState("No licenses yet. Issue the first one: it needs a client and a project.",
+      h("button", { type: "button", class: "btn", onclick: guard(() => issue(view, "", "")) }, "New license"));
   }
+  const col = (label, cell, extra = {}) => {
+    if (!sortable[label]) return { label, cell, ...extra };
+    const hd = header(label);
+    return { label, head: hd.label, sort: hd.sort, cell, ...extra };
+  };
   return table("Licenses", [
-    { label: "Key", cell: (l) => h("span", { class: "key-line" }, keyLink(l.key), copyButton(l.key)) },
-    { label: "Status", cell: (l) => badge(l.status) },
-    { label: "Client", cell: (l) => h("a", { class: "cell-wrap", href: `#/clients/${seg(l.client)}` }, names.client.get(l.client) ?? "—") },
-    { label: "Project", cell: (l) => h("span", { class: "cell-wrap" }, names.project.get(l.project) ?? "—") },
-    { label: "Expires", cell: (l) => l.activatedAt ? time(l.expiresAt) : h("span", { class: "muted" }, "Not activated") },
-    { label: "Seats", cell: (l) => num(l.maxMachines) },
+    col("Key", (l) => h("span", { class: "key-line" }, keyLink(l.key), copyButton(l.key))),
+    col("Status", (l) => badge(l.status)),
+    col("Client", (l) => h("a", { class: "cell-wrap", href: `#/clients/${seg(l.client)}` }, names.client.get(l.client) ?? "—")),
+    col("Project", (l) => h("span", { class: "cell-wrap" }, names.project.get(l.project) ?? "—")),
+    col("Created", (l) => time(l.createdAt)),
+    col("Expires", (l) => l.activatedAt ? time(l.expiresAt) : h("span", { class: "muted" }, "Not activated")),
+    col("Seats", (l) => seatsText(l)),
   ], data.licenses);
 }
 
 // newLicenseDialog issues a license. With a client and project given (from
-// a client's page) it asks only about the license; otherwise it offers the
-// caller's clients and then that client's projects.
+// a client's page) it asks only about the license; otherwise it offers to
+// search the caller's clients, then that client's projects, and to create
+// either when there is none.
 export async function newLicenseDialog({ client, project, clientId = "", projectId = "" }) {
   const fixed = Boolean(client && project);
   const fields = [];
-  let clientSelect;
-  let projectSelect;
+  let clientF;
+  let projectF;
+  let noProject;
   if (!fixed) {
-    const clients = await clientOptions(clientId);
-    if (clients.length === 0) {
-      notify("Create a client and a project first.", "error");
-      return undefined;
-    }
-    clientId = clientId || clients[0][0];
-    const projects = await projectOptions(clientId);
-    const cf = select({ name: "clientId", label: "Client", options: clients, value: clientId });
-    const pf = select({ name: "projectId", label: "Project", options: projects, value: projectId, hint: projects.length ? undefined : "This client has no projects yet: create one on the client's page." });
-    clientSelect = cf.querySelector("select");
-    projectSelect = pf.querySelector("select");
-    clientSelect.addEventListener("change", guard(async () => {
-      const options = await projectOptions(clientSelect.value);
-      projectSelect.replaceChildren(...options.map(([v, l]) => h("option", { value: v }, l)));
-      projectSelect.dispatchEvent(new Event("change"));
-    }));
-    fields.push(cf, pf);
+    const start = await startingPoint(clientId, projectId);
+    if (start.noClients) return firstClient();
+    noProject = h("div", { class: "notice", hidden: true });
+    const showProjects = async (id, name) => {
+      if (!id) {
+        noProject.hidden = true;
+        return;
+      }
+      const res = await api("GET", `/projects${query({ clientId: id, limit: 1 })}`);
+      rememberProjects(res.projects);
+      if (res.projects.length) projectF.pick(res.projects[0]._id, res.projects[0].name);
+      else projectF.pick("", "");
+      noProject.hidden = res.total > 0;
+      noProject.replaceChildren(
+        h("p", null, `${name} has no projects yet. A new project comes with its first license.`),
+        h("button", { type: "button", class: "btn btn-small", onclick: () => projectFirst(id, name) }, `New project for ${name}`));
+      projectF.dispatchEvent(new Event("picked"));
+    };
+    clientF = clientPicker({ value: start.clientId, text: start.clientText, onChange: guard((id, c) => showProjects(id, c?.name ?? "")) });
+    projectF = picker({
+      name: "projectId", label: "Project", kind: "project", value: start.projectId, text: start.projectText,
+      scope: () => clientF.value(), onChange: guard((id) => usePolicy(id)),
+    });
+    fields.push(clientF, projectF, noProject);
+    if (start.clientId && !start.projectId) queueMicrotask(guard(() => showProjects(start.clientId, start.clientText)));
   }
   const durationF = select({ name: "duration", label: "Duration", options: durationOptions, value: "12" });
   const seatsF = input({ name: "maxMachines", label: "Seats", type: "number", value: "1", attrs: { min: "1", max: "1000", inputmode: "numeric" } });
@@ -161,18 +214,28 @@ export async function newLicenseDialog({ client, project, clientId = "", project
     leaseF.querySelector("input").value = String(policy.leaseSeconds);
     codesF.querySelector("input").value = policy.entitlements.join(", ");
   };
-  await usePolicy(fixed ? project._id : projectSelect.value);
-  projectSelect?.addEventListener("change", guard(() => usePolicy(projectSelect.value)));
+  const firstProject = fixed ? project._id : projectF.value();
+  if (firstProject) await usePolicy(firstProject);
+  projectF?.addEventListener("picked", guard(() => usePolicy(projectF.value())));
   fields.push(
     h("div", { class: "fields-row" }, durationF, seatsF),
     h("div", { class: "fields-row" }, leaseF, codesF),
     checks({ name: "services", label: "Services", options: serviceOptions, checked: ["Hosting"] }),
     input({ name: "key", label: "Key (optional)", hint: "Leave empty to generate one. To import an existing key, enter it here.", attrs: { autocomplete: "off", spellcheck: "false" } }),
   );
-  return formDialog({
+  // A client without projects: its first project is made (with its first
+  // license) instead; the dialog hands over to that one.
+  let handOver = null;
+  let closeDialog = null;
+  const projectFirst = (id, name) => {
+    handOver = { _id: id, name };
+    closeDialog?.(undefined);
+  };
+  const res = await formDialog({
     title: fixed ? `New license for ${project.name}` : "New license",
     intro: "The terms start as the project's policy says.",
     fields,
+    bindClose: (close) => { closeDialog = close; },
     submitLabel: "Create license",
     submit: (v) => api("POST", "/license/create", {
       clientId: fixed ? client._id : v.clientId,
@@ -185,6 +248,36 @@ export async function newLicenseDialog({ client, project, clientId = "", project
       key: v.key.trim() || undefined,
     }),
   });
+  if (handOver) return newProjectDialog(handOver);
+  return res;
+}
+
+// startingPoint is where the New license dialog starts: the client (and
+// project) of the page's filters, else the only client if there is one.
+async function startingPoint(clientId, projectId) {
+  if (clientId) {
+    const [ct, pt] = await Promise.all([clientName(clientId), projectId ? projectName(projectId) : ""]);
+    if (ct !== null) return { clientId, clientText: ct, projectId: pt ? projectId : "", projectText: pt || "" };
+  }
+  const res = await api("GET", `/clients${query({ limit: 2 })}`);
+  if (res.total === 0) return { noClients: true };
+  if (res.total === 1) return { clientId: res.clients[0]._id, clientText: res.clients[0].name, projectId: "", projectText: "" };
+  return { clientId: "", clientText: "", projectId: "", projectText: "" };
+}
+
+// firstClient is New license without any client: it offers to create one,
+// then carries on with its first project (which comes with a license).
+async function firstClient() {
+  const go = await confirm({
+    title: "New license",
+    message: ["A license is issued to a client, for a project. You have no clients yet.", "Create your first client, then its first project: it comes with its first license."],
+    confirmLabel: "New client",
+    danger: false,
+  });
+  if (!go) return undefined;
+  const c = await newClientDialog();
+  if (!c) return undefined;
+  return newProjectDialog(c);
 }
 
 // --- one license ---

@@ -13,16 +13,27 @@ export function forget() {
   projects.clear();
 }
 
+// A long session's caches are emptied now and then rather than grown
+// without end.
+const MAX = 5000;
+
+function room(cache) {
+  if (cache.size >= MAX) cache.clear();
+}
+
 export function rememberClients(list) {
+  room(clients);
   for (const c of list) clients.set(c._id, Promise.resolve(c.name));
 }
 
 export function rememberProjects(list) {
+  room(projects);
   for (const p of list) projects.set(p._id, Promise.resolve(p.name));
 }
 
 function lookup(cache, id, path, member) {
   if (!cache.has(id)) {
+    room(cache);
     cache.set(id, api("GET", `${path}/${seg(id)}`).then((r) => r[member].name, () => {
       cache.delete(id);
       return null;

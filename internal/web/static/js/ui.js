@@ -132,13 +132,39 @@ async function copyText(text) {
   return ok;
 }
 
-// notify shows a short message that screen readers announce.
-export function notify(message, kind = "info") {
+// notify shows a short message that screen readers announce. With an
+// action ({label, run}), the message has a button (Undo) and stays longer,
+// and as long as the pointer or the focus is on it.
+export function notify(message, kind = "info", action) {
   const box = document.getElementById("toasts");
-  const t = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : undefined }, message);
+  const t = h("div", { class: `toast toast-${kind}${action ? " toast-action" : ""}`, role: kind === "error" ? "alert" : undefined },
+    h("span", null, message));
+  if (action) {
+    t.append(h("button", {
+      type: "button", class: "btn btn-small btn-toast", "aria-label": action.aria || action.label,
+      onclick: () => { t.remove(); action.run(); },
+    }, action.label));
+  }
   box.append(t);
   while (box.children.length > 3) box.firstElementChild.remove();
-  setTimeout(() => t.remove(), kind === "error" ? 9000 : 5000);
+  let timer = 0;
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (t.matches(":hover, :focus-within")) later();
+      else t.remove();
+    }, action ? 10000 : kind === "error" ? 9000 : 5000);
+  };
+  later();
+  return t;
+}
+
+// emptyState says there is nothing here yet and offers the next action:
+// buttons built by the caller.
+export function emptyState(message, ...actions) {
+  return h("div", { class: "panel empty-state" },
+    h("p", null, message),
+    actions.length ? h("div", { class: "actions" }, actions) : null);
 }
 
 // errorNotice is an error shown in the page, in words.
@@ -147,17 +173,21 @@ export function errorNotice(err) {
 }
 
 // table builds a table that turns into labelled cards on a phone.
-// columns: [{label, cell(row) → node|string, class}]
+// columns: [{label, cell(row) → node|string, class, head (the heading's
+// content, when not the label), sort (its aria-sort)}]
 export function table(caption, columns, rows) {
   return h("div", { class: "table-wrap" },
     h("table", { class: "cards" },
       h("caption", { class: "sr-only" }, caption),
-      h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col", class: c.class }, c.label ? c.label : h("span", { class: "sr-only" }, "Actions"))))),
+      h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col", class: c.class, "aria-sort": c.sort },
+        c.head || (c.label ? c.label : h("span", { class: "sr-only" }, "Actions")))))),
       h("tbody", null, rows.map((r) => h("tr", null, columns.map((c) => h("td", { "data-label": c.label, class: c.class }, c.cell(r))))))));
 }
 
-// pager says which rows are shown and offers the pages around them.
+// pager says which rows are shown and offers the pages around them; an
+// empty list has an empty state instead, never "0–0 of 0".
 export function pager(data, go) {
+  if (data.total === 0) return null;
   const pages = Math.max(1, Math.ceil(data.total / data.limit));
   const first = data.total === 0 ? 0 : (data.page - 1) * data.limit + 1;
   const last = Math.min(data.total, data.page * data.limit);
@@ -179,9 +209,16 @@ export function guard(fn) {
   };
 }
 
+// seatsText says how many seats a license holds of its maximum ("1 of 3
+// seats in use"), or only the maximum where the count is not known.
+export function seatsText(l) {
+  if (typeof l.seatsInUse !== "number") return plural(l.maxMachines, "seat", "seats");
+  return `${num(l.seatsInUse)} of ${plural(l.maxMachines, "seat", "seats")} in use`;
+}
+
 // licenseSummary is one line about a license's term and seats.
 export function licenseSummary(l) {
-  const seats = plural(l.maxMachines, "seat", "seats");
+  const seats = seatsText(l);
   if (!l.activatedAt) return `${plural(l.duration, "month", "months")} from activation · ${seats}`;
   const ends = new Date(l.expiresAt).toLocaleDateString(undefined, { dateStyle: "medium" });
   return `${l.status === "EXPIRED" ? "Expired" : "Expires"} ${ends} · ${seats}`;
@@ -201,10 +238,15 @@ function fieldBox(name, label, control, hint, id) {
 }
 
 // input is a labelled text field with room for its error.
-export function input({ name, label, type = "text", value = "", hint, autocomplete, attrs = {} }) {
+export function input({ name, label, type = "text", value = "", hint, autocomplete, required, attrs = {} }) {
   const id = `f${++uid}`;
-  const el = h("input", { id, name, type, value, autocomplete, ...attrs });
+  const el = h("input", { id, name, type, value, autocomplete, required, "aria-required": required ? "true" : undefined, "data-label": label, ...attrs });
   return fieldBox(name, label, el, hint, id);
+}
+
+// newId is a fresh id for an element (no two in the page alike).
+export function newId(prefix = "u") {
+  return `${prefix}${++uid}`;
 }
 
 // select is a labelled drop-down; options are [value, label] pairs.
@@ -283,6 +325,30 @@ export function values(form) {
   return out;
 }
 
+// checkForm finds, at once, every problem the page can see before sending
+// a form: required fields left empty, an address that is not one, a number
+// out of its range, a repeated password that differs. It returns them as an
+// error to show (see showErrors), or null.
+export function checkForm(form) {
+  const fields = {};
+  for (const el of form.querySelectorAll("input, select, textarea")) {
+    const name = el.name || el.dataset.field;
+    if (!name || fields[name] || el.disabled || el.type === "checkbox") continue;
+    const v = el.value.trim();
+    const label = el.dataset.label || name;
+    if (el.required && v === "") fields[name] = `${label} is required.`;
+    else if (v && el.type === "email" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) fields[name] = "Must be a valid email address.";
+    else if (v && el.type === "number" && el.min && el.max && !(Number.isInteger(Number(v)) && Number(v) >= Number(el.min) && Number(v) <= Number(el.max))) {
+      fields[name] = `Enter a whole number from ${el.min} to ${el.max}.`;
+    } else if (v && el.dataset.minlength && el.value.length < Number(el.dataset.minlength)) {
+      fields[name] = `Use at least ${el.dataset.minlength} characters.`;
+    } else if (el.dataset.match && el.value !== (form.elements[el.dataset.match]?.value ?? "")) {
+      fields[name] = "Passwords do not match.";
+    }
+  }
+  return Object.keys(fields).length ? { message: "Please correct the fields marked below.", fields } : null;
+}
+
 export function clearErrors(form) {
   for (const box of form.querySelectorAll(".field")) {
     box.classList.remove("invalid");
@@ -308,7 +374,7 @@ export function showErrors(form, err) {
     const e = box.querySelector(".field-error");
     e.textContent = message;
     e.hidden = false;
-    const control = box.querySelector("input, select, textarea");
+    const control = box.querySelector("input:not([type=hidden]), select, textarea");
     control.setAttribute("aria-invalid", "true");
     first ??= control;
   }
@@ -319,70 +385,6 @@ export function showErrors(form, err) {
   (first || general)?.focus();
 }
 
-// --- dialogs ---
+// --- dialogs (in dialog.js, offered here too) ---
 
-// modal opens a dialog. build(close) returns its content; close(result)
-// closes it. It resolves with the result (undefined when dismissed) and
-// gives the focus back to where it was.
-export function modal(title, build) {
-  return new Promise((resolve) => {
-    const back = document.activeElement;
-    const id = `d${++uid}`;
-    const dialog = h("dialog", { "aria-labelledby": id });
-    let result;
-    const close = (value) => {
-      result = value;
-      dialog.close();
-    };
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      if (back && back.isConnected) back.focus();
-      resolve(result);
-    });
-    dialog.append(h("div", { class: "dialog-body" }, h("h2", { id }, title), build(close)));
-    document.body.append(dialog);
-    dialog.showModal();
-  });
-}
-
-// confirm asks a yes/no question; it resolves true only on the confirming button.
-export function confirm({ title, message, confirmLabel, danger = true }) {
-  return modal(title, (close) => {
-    const cancel = h("button", { type: "button", class: "btn btn-secondary", onclick: () => close(false) }, "Cancel");
-    const ok = h("button", { type: "button", class: danger ? "btn btn-danger" : "btn", onclick: () => close(true) }, confirmLabel);
-    const body = [].concat(message).map((m) => h("p", null, m));
-    queueMicrotask(() => cancel.focus());
-    return h("div", { class: "form" }, body, h("div", { class: "form-actions" }, cancel, ok));
-  }).then(Boolean);
-}
-
-// formDialog shows a form; submit(values) runs on submit and its answer
-// closes the dialog. Its ApiError is shown in the form, next to the fields.
-export function formDialog({ title, fields, submitLabel, submit, intro }) {
-  return modal(title, (close) => {
-    const button = h("button", { type: "submit", class: "btn" }, submitLabel);
-    const form = h("form", { class: "form", novalidate: true },
-      intro ? h("p", { class: "muted" }, intro) : null,
-      fields,
-      h("p", { class: "form-error field-error", role: "alert", tabindex: "-1" }),
-      h("div", { class: "form-actions" },
-        h("button", { type: "button", class: "btn btn-secondary", onclick: () => close(undefined) }, "Cancel"),
-        button));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      button.disabled = true;
-      try {
-        close(await submit(values(form), form));
-      } catch (err) {
-        if (err.status === 401) {
-          close(undefined);
-          return;
-        }
-        showErrors(form, err);
-      } finally {
-        button.disabled = false;
-      }
-    });
-    return form;
-  });
-}
+export { modal, confirm, formDialog } from "./dialog.js";
