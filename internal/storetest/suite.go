@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Webhooks", testWebhooks},
 		{"DeliveriesClaimAndFinish", testDeliveriesClaimAndFinish},
 		{"DeliveriesConcurrentClaims", testDeliveriesConcurrentClaims},
+		{"DeliveriesClaimLimit", testDeliveriesClaimLimit},
 		{"APITokens", testAPITokens},
 	}
 	for _, tc := range tests {

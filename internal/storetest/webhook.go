@@ -194,3 +194,27 @@ func testDeliveriesConcurrentClaims(t *testing.T, s keybox.Store) {
 		}
 	}
 }
+
+// testDeliveriesClaimLimit: a claim takes at most its limit, however many
+// are due, whether they belong to one webhook or to several: the lease is
+// sized for that many attempts.
+func testDeliveriesClaimLimit(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice := f.user("alice@example.com")
+	one := f.webhook(alice, "https://a.example/hook")
+	for range 5 {
+		f.delivery(one, base)
+	}
+	for i := range 5 {
+		f.delivery(f.webhook(alice, fmt.Sprintf("https://b.example/hook/%d", i)), base)
+	}
+	for i, limit := range []int{1, 2, 3} {
+		jobs, err := s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: base.Time, LeaseUntil: base.Add(time.Minute),
+			Lease: fmt.Sprintf("lease-%d", i), Limit: limit})
+		f.must(err)
+		if len(jobs) != limit {
+			t.Fatalf("a claim with limit %d took %d deliveries", limit, len(jobs))
+		}
+	}
+}
