@@ -123,6 +123,9 @@ func (q queries) Deliveries(ctx context.Context, f keybox.DeliveryFilter) ([]key
 	var w where
 	w.add("owner_id = " + w.arg(f.OwnerID))
 	w.add("webhook_id = " + w.arg(f.WebhookID))
+	if f.ID != "" {
+		w.add("id = " + w.arg(f.ID))
+	}
 	list, total, err := page(ctx, q, &w, f.Page, "webhook_deliveries", deliveryColumns, newestFirst, scanDelivery)
 	if err != nil || len(list) == 0 {
 		return list, total, err
@@ -246,6 +249,20 @@ func (t *tx) FailDeliveries(ctx context.Context, webhookID string, at keybox.Tim
 		return fmt.Errorf("fail deliveries: %w", err)
 	}
 	return nil
+}
+
+func (t *tx) RequeueDelivery(ctx context.Context, d keybox.Delivery, at keybox.Time) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $5, lease = '', updated_at = $5
+		WHERE id = $1 AND status = $2 AND lease = $3 AND next_attempt_at = $4`,
+		d.ID, d.Status, d.Lease, d.NextAttemptAt.Millis(), at.Millis())
+	if err != nil {
+		return false, fmt.Errorf("requeue delivery: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("requeue delivery: %w", err)
+	}
+	return n == 1, nil
 }
 
 func (t *tx) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Webhooks", testWebhooks},
 		{"DeliveriesClaimAndFinish", testDeliveriesClaimAndFinish},
 		{"DeliveriesConcurrentClaims", testDeliveriesConcurrentClaims},
+		{"DeliveryRequeue", testDeliveryRequeue},
 		{"DeliveriesClaimLimit", testDeliveriesClaimLimit},
 		{"APITokens", testAPITokens},
 	}
