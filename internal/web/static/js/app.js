@@ -9,6 +9,8 @@ import { homePage } from "./home.js";
 import { clientsPage, clientPage } from "./clients.js";
 import { licensesPage, licensePage } from "./licenses.js";
 import { tokensPage } from "./tokens.js";
+import { webhooksPage, webhookPage } from "./webhooks.js";
+import { eventsPage } from "./events.js";
 
 const main = document.getElementById("main");
 
@@ -20,6 +22,9 @@ const routes = [
   [/^licenses$/, licensesPage],
   [/^licenses\/([^/]+)$/, licensePage],
   [/^tokens$/, tokensPage],
+  [/^webhooks$/, webhooksPage],
+  [/^webhooks\/([^/]+)$/, webhookPage],
+  [/^events$/, eventsPage],
 ];
 const publicRoutes = { login: loginPage, signup: signupPage };
 
