@@ -212,6 +212,7 @@ export async function webhookPage(view, id) {
   const sendTest = async () => {
     const res = await api("POST", `/webhooks/${seg(w._id)}/test`);
     status.replaceChildren(h("p", { class: "notice" }, "Test message queued…"));
+    page = 1; // the newest delivery
     await watch(res.delivery._id, 0, "Test message");
   };
 
