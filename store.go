@@ -225,6 +225,11 @@ type Tx interface {
 	FinishAttempt(ctx context.Context, d Delivery, a DeliveryAttempt) (bool, error)
 	// FailDeliveries gives up the pending deliveries of a webhook.
 	FailDeliveries(ctx context.Context, webhookID string, at Time) error
+	// RequeueDelivery makes a delivery pending, due at at, with no lease,
+	// provided its status, lease and next attempt are still those of d (as
+	// read earlier); it reports whether it did. A delivery claimed or
+	// finished meanwhile is left as it is.
+	RequeueDelivery(ctx context.Context, d Delivery, at Time) (bool, error)
 	// CreateAPIToken stores an API token (its hash, never its secret); a
 	// hash already stored is a Conflict. Deleting the owner deletes it.
 	CreateAPIToken(ctx context.Context, t APIToken) error

@@ -77,6 +77,8 @@ type DeliveryJob struct {
 type DeliveryFilter struct {
 	OwnerID   string
 	WebhookID string
+	// ID, when set, selects that one delivery.
+	ID string
 	Page
 }
 

@@ -329,6 +329,11 @@ func TestManagementEndToEnd(t *testing.T) {
 		if deliveries.Total != 1 || deliveries.Deliveries[0].ID != queued.ID || deliveries.Deliveries[0].EventType != "webhook.test" {
 			t.Fatalf("deliveries: %+v", deliveries)
 		}
+		if again := must[keybox.Delivery](t)(ada.RetryDelivery(ctx, hook.ID, queued.ID)); again.ID != queued.ID || again.Status != keybox.DeliveryPending {
+			t.Fatalf("retried: %+v", again)
+		}
+		_, err = bob.RetryDelivery(ctx, hook.ID, queued.ID)
+		wantAPIError(t, err, 404, "Webhook not found")
 		if err := ada.DeleteWebhook(ctx, hook.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -126,3 +126,13 @@ func (c *Client) TestWebhook(ctx context.Context, id string) (keybox.Delivery, e
 	err := c.do(ctx, "POST", "/webhooks/"+esc(id)+"/test", nil, nil, &out)
 	return out.Delivery, err
 }
+
+// RetryDelivery asks for one more attempt of a webhook's delivery, now: one
+// given up, or one waiting for its next retry.
+func (c *Client) RetryDelivery(ctx context.Context, webhookID, deliveryID string) (keybox.Delivery, error) {
+	var out struct {
+		Delivery keybox.Delivery `json:"delivery"`
+	}
+	err := c.do(ctx, "POST", "/webhooks/"+esc(webhookID)+"/deliveries/"+esc(deliveryID)+"/retry", nil, nil, &out)
+	return out.Delivery, err
+}

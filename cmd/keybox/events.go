@@ -187,6 +187,19 @@ var webhookCommands = []command{
 				})
 			}
 		}},
+	{name: "retry", args: "ID DELIVERY_ID", help: "Attempt a failed (or waiting) delivery again, now; ids are in webhooks deliveries.",
+		setup: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+			return func(ctx context.Context, s *session, args []string) error {
+				d, err := s.api.RetryDelivery(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				return s.emit(d, func(w io.Writer) {
+					fields(w, "delivery", d.ID, "status", d.Status)
+					fmt.Fprintln(w, "Queued; see keybox webhooks deliveries "+args[0]+".")
+				})
+			}
+		}},
 }
 
 func webhookFields(w io.Writer, h keybox.Webhook) {

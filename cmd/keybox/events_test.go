@@ -68,9 +68,18 @@ func TestCLIEventsAndWebhooks(t *testing.T) {
 	if out := sh.fails(1, "webhooks", "create", "--url", "ftp://example.com/"); !strings.Contains(out, "url") {
 		t.Fatalf("a bad URL: %s", out)
 	}
-	if out := sh.ok("webhooks", "test", id); !strings.Contains(out, "Queued") {
+	out = sh.ok("webhooks", "test", id, "-o", "json")
+	var queued struct {
+		ID string `json:"_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &queued); err != nil || queued.ID == "" {
 		t.Fatalf("webhooks test:\n%s", out)
 	}
+	if out := sh.ok("webhooks", "retry", id, queued.ID); !strings.Contains(out, "Queued") || !strings.Contains(out, queued.ID) {
+		t.Fatalf("webhooks retry:\n%s", out)
+	}
+	sh.fails(1, "webhooks", "retry", id, "nope")
+	sh.fails(2, "webhooks", "retry", id)
 	if out := sh.ok("webhooks", "deliveries", id); !strings.Contains(out, "webhook.test") || !strings.Contains(out, "pending") {
 		t.Fatalf("webhooks deliveries:\n%s", out)
 	}

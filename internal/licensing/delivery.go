@@ -116,7 +116,9 @@ func (s *Service) FinishDelivery(ctx context.Context, j keybox.DeliveryJob, r we
 	switch next, retry := nextAttempt(d.CreatedAt.Time, now.Time, d.Attempts); {
 	case a.Success:
 		d.Status = keybox.DeliveryDelivered
-	case retry:
+	case retry && j.Webhook.Enabled:
+		// A disabled webhook is sent only what its owner asks for (a test,
+		// a retry), once: a failure is not retried.
 		d.Status, d.NextAttemptAt = keybox.DeliveryPending, keybox.NewTime(next)
 	default:
 		d.Status = keybox.DeliveryFailed
@@ -137,7 +139,15 @@ func (s *Service) FinishDelivery(ctx context.Context, j keybox.DeliveryJob, r we
 		if err != nil {
 			return storeErr(err, nil, "finish delivery") // deleted meanwhile: nothing more to say
 		}
-		return s.judgeEndpoint(ctx, tx, ev, w, a.Success, d.CreatedAt, now)
+		// A failure starts a streak when the message was made, as the
+		// endpoint has missed it since; but a message retried by hand after
+		// its retries ended was not being offered all that while: its
+		// failure starts a streak now.
+		made := d.CreatedAt
+		if now.Sub(made.Time) > RetryFor {
+			made = now
+		}
+		return s.judgeEndpoint(ctx, tx, ev, w, a.Success, made, now)
 	})
 	if keybox.IsCode(err, keybox.NotFound) {
 		return nil

@@ -350,3 +350,54 @@ func (s *Service) TestWebhook(ctx context.Context, owner keybox.User, id string)
 	s.wakeDeliveries()
 	return d, nil
 }
+
+var (
+	errDeliveryNotFound  = fail(keybox.NotFound, "Delivery not found")
+	errDeliveryDelivered = fail(keybox.Conflict, "Delivery already succeeded; there is nothing to retry")
+	errDeliveryInFlight  = fail(keybox.Conflict, "Delivery is being attempted now")
+)
+
+// RetryDelivery asks for one more attempt of a delivery, now: one that was
+// given up (failed), or one waiting for its next retry. The delivery worker
+// of exactly one server attempts it, as it attempts any due delivery; its
+// outcome then follows the usual rules. A delivery already delivered, or
+// being attempted at this moment, is refused. Like a test message, a retry
+// is allowed to a disabled webhook (to check an endpoint before turning it
+// on again) and records no event: it changes no object of the account.
+func (s *Service) RetryDelivery(ctx context.Context, owner keybox.User, webhookID, id string) (keybox.Delivery, error) {
+	now := s.now()
+	var d keybox.Delivery
+	err := s.store.Update(ctx, func(tx keybox.Tx) error {
+		if _, err := tx.Webhook(ctx, owner.ID, webhookID); err != nil {
+			return storeErr(err, errWebhookNotFound, "retry delivery")
+		}
+		list, _, err := tx.Deliveries(ctx, keybox.DeliveryFilter{OwnerID: owner.ID, WebhookID: webhookID, ID: id})
+		if err != nil {
+			return fmt.Errorf("retry delivery: %w", err)
+		}
+		if len(list) == 0 {
+			return errDeliveryNotFound
+		}
+		d = list[0]
+		switch {
+		case d.Status == keybox.DeliveryDelivered:
+			return errDeliveryDelivered
+		case d.Status == keybox.DeliveryPending && d.Lease != "" && d.NextAttemptAt.After(now.Time):
+			return errDeliveryInFlight // claimed, and its lease runs
+		}
+		ok, err := tx.RequeueDelivery(ctx, d, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errDeliveryInFlight // claimed (or finished) since it was read
+		}
+		d.Status, d.NextAttemptAt, d.Lease, d.UpdatedAt = keybox.DeliveryPending, now, "", now
+		return nil
+	})
+	if err != nil {
+		return keybox.Delivery{}, err
+	}
+	s.wakeDeliveries()
+	return d, nil
+}

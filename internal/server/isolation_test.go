@@ -75,7 +75,7 @@ func TestTenantIsolation(t *testing.T) {
 
 		hook := e.do("POST", "/webhooks", ada, map[string]any{"url": "http://127.0.0.1:1/ada", "events": []string{"*"}}).
 			want(t, 201, "").body["webhook"].(map[string]any)["_id"].(string)
-		e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "")
+		delivery := e.do("POST", "/webhooks/"+hook+"/test", ada, nil).want(t, 202, "").obj("delivery")["_id"].(string)
 		adaToken := e.do("POST", "/tokens", ada, map[string]any{"name": "billing", "scope": "write"}).want(t, 201, "").obj("apiToken")["_id"].(string)
 
 		_, bob := e.developer("bob@example.com")
@@ -163,6 +163,10 @@ func TestTenantIsolation(t *testing.T) {
 			"DELETE /webhooks/{id}":         {{"DELETE", "/webhooks/" + hook, nil, 404, "Webhook not found", ""}},
 			"GET /webhooks/{id}/deliveries": {{"GET", "/webhooks/" + hook + "/deliveries", nil, 404, "Webhook not found", ""}},
 			"POST /webhooks/{id}/test":      {{"POST", "/webhooks/" + hook + "/test", nil, 404, "Webhook not found", ""}},
+			// Through one of Bob's own webhooks: TestWebhookDeliveryRetry.
+			"POST /webhooks/{id}/deliveries/{deliveryId}/retry": {
+				{"POST", "/webhooks/" + hook + "/deliveries/" + delivery + "/retry", nil, 404, "Webhook not found", ""},
+			},
 			"GET /dashboard": {
 				{"GET", "/dashboard?clientId=" + client, nil, 404, "Client not found", ""},
 				{"GET", "/dashboard", map[string]any{"clientId": client}, 404, "Client not found", ""},

@@ -325,11 +325,15 @@ func TestOpenAPIMatchesAnswers(t *testing.T) {
 	call("GET", "/webhooks/{id}", "/webhooks/nope", tok, nil)
 	call("PATCH", "/webhooks/{id}", "/webhooks/"+hook, tok, map[string]any{"description": "billing", "events": []string{"license.revoked"}})
 	call("PATCH", "/webhooks/{id}", "/webhooks/"+hook, tok, map[string]any{"events": []string{"nothing.happened"}})
-	call("POST", "/webhooks/{id}/test", "/webhooks/"+hook+"/test", tok, nil)
+	tested := call("POST", "/webhooks/{id}/test", "/webhooks/"+hook+"/test", tok, nil).obj("delivery")["_id"].(string)
 	if _, err := e.worker.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	call("GET", "/webhooks/{id}/deliveries", "/webhooks/"+hook+"/deliveries", tok, nil)
+	retry := "/webhooks/{id}/deliveries/{deliveryId}/retry"
+	call("POST", retry, "/webhooks/"+hook+"/deliveries/"+tested+"/retry", tok, nil) // refused by the closed port: waiting, so retried now
+	call("POST", retry, "/webhooks/"+hook+"/deliveries/nope/retry", tok, nil)
+	call("POST", retry, "/webhooks/nope/deliveries/"+tested+"/retry", tok, nil)
 	call("GET", "/events", "/events", tok, nil)
 	call("GET", "/events", "/events?type=license.*&limit=5", tok, nil)
 	call("GET", "/events", "/events?since=yesterday", tok, nil)

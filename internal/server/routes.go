@@ -391,6 +391,15 @@ func (s *Server) routes() []route {
 			summary: "Queue a test message (type webhook.test) to a webhook, on or off",
 			handler: reply(s.testWebhook),
 			errors:  []failure{notFound("Webhook not found")}},
+		{pattern: "POST /webhooks/{id}/deliveries/{deliveryId}/retry", id: "retryWebhookDelivery", tag: tagEvents, access: AccessWrite,
+			status:  http.StatusAccepted,
+			summary: "Attempt a delivery again, now: one given up, or one waiting for its next retry",
+			about: "One server's delivery worker attempts it once, as soon as it can; its outcome then follows the usual rules " +
+				"(a failure is retried on the schedule while the delivery is under 3 days old and its webhook is on). " +
+				"Allowed to a disabled webhook, like a test message.",
+			handler: reply(s.retryDelivery),
+			errors: []failure{notFound("Webhook not found", "Delivery not found"),
+				conflict("Delivery already succeeded; there is nothing to retry", "Delivery is being attempted now")}},
 
 		// The web dashboard: one page and its assets; browsers asking for /
 		// are sent there (handleRoot).

@@ -82,3 +82,14 @@ func (s *Server) testWebhook(r *http.Request, u keybox.User, _ none) (deliveryQu
 	d, err := s.svc.TestWebhook(r.Context(), u, r.PathValue("id"))
 	return deliveryQueued{Message: "Test delivery queued", Delivery: d}, err
 }
+
+// deliveryRetried is a delivery queued again.
+type deliveryRetried struct {
+	Message  string          `json:"message"`
+	Delivery keybox.Delivery `json:"delivery"`
+}
+
+func (s *Server) retryDelivery(r *http.Request, u keybox.User, _ none) (deliveryRetried, error) {
+	d, err := s.svc.RetryDelivery(r.Context(), u, r.PathValue("id"), r.PathValue("deliveryId"))
+	return deliveryRetried{Message: "Delivery queued", Delivery: d}, err
+}

@@ -123,6 +123,9 @@ func (q queries) Deliveries(ctx context.Context, f keybox.DeliveryFilter) ([]key
 	var w where
 	w.add("owner_id = " + w.arg(f.OwnerID))
 	w.add("webhook_id = " + w.arg(f.WebhookID))
+	if f.ID != "" {
+		w.add("id = " + w.arg(f.ID))
+	}
 	list, total, err := page(ctx, q, &w, f.Page, "webhook_deliveries", deliveryColumns, newestFirst, scanDelivery)
 	if err != nil || len(list) == 0 {
 		return list, total, err
@@ -161,14 +164,19 @@ func (q queries) Deliveries(ctx context.Context, f keybox.DeliveryFilter) ([]key
 // changed first no longer qualifies when its new version is checked again.
 // SQLite runs one writer at a time. A webhook with a delivery leased now
 // (an attempt in flight somewhere) is passed over: an endpoint that hangs
-// holds one attempt at a time, not every worker.
-const claimDeliveries = `UPDATE webhook_deliveries SET lease = $1, next_attempt_at = $2
-	WHERE status = 'pending' AND next_attempt_at <= $3 AND id IN (
+// holds one attempt at a time, not every worker. The choice is made once,
+// in a materialized CTE: as a subquery of the UPDATE, PostgreSQL may run it
+// again for each row it updates (a nested-loop semi-join), and each run,
+// skipping the rows the last one took, would add up to more than the limit
+// and outlast the lease sized for it.
+const claimDeliveries = `WITH chosen AS MATERIALIZED (
 		SELECT d.id FROM webhook_deliveries d
 		WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND NOT EXISTS (
 			SELECT 1 FROM webhook_deliveries b
 			WHERE b.webhook_id = d.webhook_id AND b.status = 'pending' AND b.lease <> '' AND b.next_attempt_at > $3)
 		ORDER BY d.next_attempt_at, d.id LIMIT $4%s)
+	UPDATE webhook_deliveries SET lease = $1, next_attempt_at = $2
+	WHERE status = 'pending' AND next_attempt_at <= $3 AND id IN (SELECT id FROM chosen)
 	RETURNING ` + deliveryColumns
 
 func (s *Store) ClaimDeliveries(ctx context.Context, c keybox.DeliveryClaim) ([]keybox.DeliveryJob, error) {
@@ -241,6 +249,20 @@ func (t *tx) FailDeliveries(ctx context.Context, webhookID string, at keybox.Tim
 		return fmt.Errorf("fail deliveries: %w", err)
 	}
 	return nil
+}
+
+func (t *tx) RequeueDelivery(ctx context.Context, d keybox.Delivery, at keybox.Time) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $5, lease = '', updated_at = $5
+		WHERE id = $1 AND status = $2 AND lease = $3 AND next_attempt_at = $4`,
+		d.ID, d.Status, d.Lease, d.NextAttemptAt.Millis(), at.Millis())
+	if err != nil {
+		return false, fmt.Errorf("requeue delivery: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("requeue delivery: %w", err)
+	}
+	return n == 1, nil
 }
 
 func (t *tx) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {

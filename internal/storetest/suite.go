@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Outbox", testOutbox},
 		{"DeliveriesClaimAndFinish", testDeliveriesClaimAndFinish},
 		{"DeliveriesConcurrentClaims", testDeliveriesConcurrentClaims},
+		{"DeliveryRequeue", testDeliveryRequeue},
+		{"DeliveriesClaimLimit", testDeliveriesClaimLimit},
 		{"APITokens", testAPITokens},
 	}
 	for _, tc := range tests {

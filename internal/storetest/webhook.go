@@ -233,3 +233,116 @@ func testOutbox(t *testing.T, s keybox.Store) {
 	at = at.Add(time.Minute) // the other lease has ended: its delivery is due again
 	outbox(keybox.OutboxStats{Pending: 2, Due: 2, OldestDue: base.Add(10 * time.Second)})
 }
+
+// testDeliveryRequeue: one delivery is found by its id, within its
+// webhook and owner only; requeueing makes it pending and due, without a
+// lease, only while it is as it was read: a claim or a finish in between
+// wins, and the requeue reports that it did nothing.
+func testDeliveryRequeue(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice := f.user("alice@example.com")
+	w := f.webhook(alice, "https://a.example/hook")
+	d := f.delivery(w, base)
+	f.delivery(w, base)
+	other := f.webhook(alice, "https://b.example/hook")
+	one := func(owner, hook, id string) []keybox.Delivery {
+		t.Helper()
+		list, n, err := s.Deliveries(ctx, keybox.DeliveryFilter{OwnerID: owner, WebhookID: hook, ID: id})
+		f.must(err)
+		if n != len(list) {
+			t.Fatalf("total %d for %d deliveries", n, len(list))
+		}
+		return list
+	}
+	if got := one(alice.ID, w.ID, d.ID); len(got) != 1 || got[0].ID != d.ID || got[0].Status != keybox.DeliveryPending {
+		t.Fatalf("delivery by id: %+v", got)
+	}
+	if got := one("bob", w.ID, d.ID); len(got) != 0 {
+		t.Fatal("another owner finds the delivery")
+	}
+	if got := one(alice.ID, other.ID, d.ID); len(got) != 0 {
+		t.Fatal("the delivery is found under another webhook")
+	}
+	requeue := func(read keybox.Delivery, at keybox.Time) bool {
+		t.Helper()
+		var ok bool
+		f.must(f.update(func(tx keybox.Tx) (err error) { ok, err = tx.RequeueDelivery(ctx, read, at); return }))
+		return ok
+	}
+
+	// Claimed after it was read: the requeue does nothing.
+	read := one(alice.ID, w.ID, d.ID)[0]
+	jobs, err := s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: base.Time, LeaseUntil: base.Add(time.Minute), Lease: "lease-1", Limit: 1})
+	f.must(err)
+	if len(jobs) != 1 || jobs[0].Delivery.ID != d.ID {
+		t.Fatalf("claimed %+v", jobs)
+	}
+	if requeue(read, keybox.NewTime(base.Add(time.Second))) {
+		t.Fatal("requeued a delivery claimed since it was read")
+	}
+	// Given up, it is requeued, due at once, its lease gone.
+	fin := jobs[0].Delivery
+	fin.Status, fin.Attempts, fin.UpdatedAt = keybox.DeliveryFailed, 1, keybox.NewTime(base.Add(2*time.Second))
+	var held bool
+	f.must(f.update(func(tx keybox.Tx) (err error) {
+		held, err = tx.FinishAttempt(ctx, fin, keybox.DeliveryAttempt{At: fin.UpdatedAt, StatusCode: 500})
+		return
+	}))
+	if !held {
+		t.Fatal("the claim's holder could not finish")
+	}
+	read = one(alice.ID, w.ID, d.ID)[0]
+	if read.Status != keybox.DeliveryFailed || read.Lease != "" || len(read.Log) != 1 {
+		t.Fatalf("given up: %+v", read)
+	}
+	at := keybox.NewTime(base.Add(time.Hour))
+	if !requeue(read, at) {
+		t.Fatal("a failed delivery was not requeued")
+	}
+	got := one(alice.ID, w.ID, d.ID)[0]
+	if got.Status != keybox.DeliveryPending || !got.NextAttemptAt.Equal(at.Time) || got.Lease != "" || got.Attempts != 1 ||
+		!got.UpdatedAt.Equal(at.Time) || len(got.Log) != 1 {
+		t.Fatalf("requeued: %+v", got)
+	}
+	// The same stale read cannot requeue it twice.
+	if requeue(read, at) {
+		t.Fatal("a stale read requeued the delivery again")
+	}
+	// It is due: the next claim takes it, once.
+	jobs, err = s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: at.Time, LeaseUntil: at.Add(time.Minute), Lease: "lease-2", Limit: 10})
+	f.must(err)
+	n := 0
+	for _, j := range jobs {
+		if j.Delivery.ID == d.ID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the requeued delivery was claimed %d times: %+v", n, jobs)
+	}
+}
+
+// testDeliveriesClaimLimit: a claim takes at most its limit, however many
+// are due, whether they belong to one webhook or to several: the lease is
+// sized for that many attempts.
+func testDeliveriesClaimLimit(t *testing.T, s keybox.Store) {
+	f := newFixture(t, s)
+	ctx := context.Background()
+	alice := f.user("alice@example.com")
+	one := f.webhook(alice, "https://a.example/hook")
+	for range 5 {
+		f.delivery(one, base)
+	}
+	for i := range 5 {
+		f.delivery(f.webhook(alice, fmt.Sprintf("https://b.example/hook/%d", i)), base)
+	}
+	for i, limit := range []int{1, 2, 3} {
+		jobs, err := s.ClaimDeliveries(ctx, keybox.DeliveryClaim{Now: base.Time, LeaseUntil: base.Add(time.Minute),
+			Lease: fmt.Sprintf("lease-%d", i), Limit: limit})
+		f.must(err)
+		if len(jobs) != limit {
+			t.Fatalf("a claim with limit %d took %d deliveries", limit, len(jobs))
+		}
+	}
+}

@@ -173,6 +173,7 @@ export async function clientPage(view, id) {
         h("p", { class: "sub" }, client.email)),
       h("div", { class: "actions" },
         h("a", { class: "btn btn-secondary", href: `#/licenses${query({ clientId: client._id })}` }, "Licenses"),
+        h("a", { class: "btn btn-secondary", href: `#/events${query({ subject: client._id })}` }, "History"),
         h("button", { type: "button", class: "btn btn-secondary", "data-focus": "edit-client", onclick: guard(() => editClient(client, view, "edit-client")) }, "Edit"),
         h("button", { type: "button", class: "btn btn-danger-quiet", onclick: guard(() => deleteClient(client, view, true)) }, "Delete"))),
     h("section", { "aria-labelledby": "projects-h" },

@@ -309,7 +309,8 @@ export async function licensePage(view, key) {
   actions.append(
     h("button", { type: "button", class: "btn btn-secondary", "data-focus": "renew", onclick: guard(() => renew(l, reload)) }, "Renew"),
     h("button", { type: "button", class: "btn btn-secondary", "data-focus": "seats", onclick: guard(() => changeSeats(l, seatsInUse, reload)) }, "Change seats"),
-    h("button", { type: "button", class: "btn btn-secondary", "data-focus": "terms", onclick: guard(() => editTerms(l, reload)) }, "Edit terms"));
+    h("button", { type: "button", class: "btn btn-secondary", "data-focus": "terms", onclick: guard(() => editTerms(l, reload)) }, "Edit terms"),
+    h("a", { class: "btn btn-secondary", href: `#/events${query({ subject: l._id })}` }, "History"));
 
   return [
     h("div", null,

@@ -9,6 +9,8 @@ import { licensesPage, licensePage } from "./licenses.js";
 import { accountPage } from "./account.js";
 import { usersPage } from "./users.js";
 import { tokensPage } from "./tokens.js";
+import { webhooksPage, webhookPage } from "./webhooks.js";
+import { eventsPage } from "./events.js";
 
 // nav: the link's label in the main navigation, if it has one; admin: only
 // an ADMIN is offered the link (the API refuses the others anyway).
@@ -19,6 +21,9 @@ export const screens = [
   { path: /^licenses$/, view: licensesPage, nav: "Licenses" },
   { path: /^licenses\/([^/]+)$/, view: licensePage },
   { path: /^tokens$/, view: tokensPage, nav: "Tokens" },
+  { path: /^webhooks$/, view: webhooksPage, nav: "Webhooks" },
+  { path: /^webhooks\/([^/]+)$/, view: webhookPage },
+  { path: /^events$/, view: eventsPage, nav: "Events" },
   { path: /^users$/, view: usersPage, nav: "Users", admin: true },
   { path: /^account$/, view: accountPage },
 ];
