@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha1"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -15,6 +17,21 @@ import (
 //
 //go:embed keys.lua
 var keysScript []byte
+
+// keysScriptPath is where keys.lua lives in the repository, as a results
+// directory names it.
+const keysScriptPath = "bench/keys.lua"
+
+// gitBlobID is the id git gives a file with this content (what
+// `git hash-object` prints), so that a results directory can name the exact
+// script it was driven with, and `git cat-file -p ID` can show it, without
+// keeping a copy.
+func gitBlobID(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Orders in which keys.lua sends the lines of its file.
 const (

@@ -322,7 +322,7 @@ func measurePairs(ctx context.Context, o options, rec record, srv *server, work 
 	var b strings.Builder
 	summary(&b, rec, pairs, mem)
 	fmt.Print("\n" + b.String())
-	if err := errors.Join(out.write("summary.md", []byte(b.String())), out.write("keys.lua", keysScript)); err != nil {
+	if err := out.write("summary.md", []byte(b.String())); err != nil {
 		return err
 	}
 	for i, p := range pairs {

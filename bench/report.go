@@ -146,6 +146,7 @@ func (r record) header(w io.Writer) {
 		}
 		fmt.Fprintf(w, "- %d connections, %d wrk threads, %v per run, %d %s, %v warm-up\n",
 			r.conns, r.threads, r.duration, r.pairs, pairs, r.warmup)
+		fmt.Fprintf(w, "- wrk script: %s, git blob %s\n", keysScriptPath, gitBlobID(keysScript))
 	}
 	fmt.Fprintf(w, "- seeded: %s\n", r.seeded)
 	for _, m := range r.machine {

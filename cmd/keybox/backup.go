@@ -48,14 +48,11 @@ var backupCommand = []command{{
 		dbURL := fs.String("database-url", "", "sqlite://PATH (KEYBOX_DATABASE_URL)")
 		noSecrets := fs.Bool("no-secrets", false, "leave the secret key and the JWT secret out (keep them elsewhere)")
 		return func(ctx context.Context, s *session, args []string) error {
-			engine, path, err := parseDatabaseURL(s.databaseURL(*dbURL))
+			path, err := sqliteFile(s.databaseURL(*dbURL), errors.New("backup copies the embedded SQLite database only; "+
+				"for PostgreSQL use pg_dump, e.g. pg_dump --format=custom --file=keybox.dump \"$KEYBOX_DATABASE_URL\", and "+
+				"keep KEYBOX_SECRET_KEY and KEYBOX_JWT_SECRET with it: without the secret key a restored database cannot sign"))
 			if err != nil {
-				return fmt.Errorf("KEYBOX_DATABASE_URL: %w", err)
-			}
-			if engine != "sqlite" {
-				return errors.New("backup copies the embedded SQLite database only; for PostgreSQL use pg_dump, e.g. " +
-					"pg_dump --format=custom --file=keybox.dump \"$KEYBOX_DATABASE_URL\", and keep KEYBOX_SECRET_KEY " +
-					"and KEYBOX_JWT_SECRET with it: without the secret key a restored database cannot sign")
+				return err
 			}
 			var secrets []keptSecretValue
 			if !*noSecrets {

@@ -141,19 +141,20 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	} else if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		bad("KEYBOX_ADDR: %q is not host:port", c.addr)
 	}
-	if _, _, err := parseDatabaseURL(c.databaseURL); err != nil {
+	engine, _, err := parseDatabaseURL(c.databaseURL)
+	if err != nil {
 		bad("KEYBOX_DATABASE_URL: %v", err)
 	}
 	if c.jwtSecret != "" && len(c.jwtSecret) < 32 {
 		bad("KEYBOX_JWT_SECRET: must be at least 32 bytes (got %d)", len(c.jwtSecret))
 	}
-	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.jwtSecret == "" {
+	if serving && engine == "postgres" && c.jwtSecret == "" {
 		bad("KEYBOX_JWT_SECRET: required with PostgreSQL (at least 32 bytes, the same on every server)")
 	}
 	if c.secretKey != "" && len(c.secretKey) < licensing.MinSecretKeyLength {
 		bad("KEYBOX_SECRET_KEY: must be at least %d bytes (got %d)", licensing.MinSecretKeyLength, len(c.secretKey))
 	}
-	if engine, _, _ := parseDatabaseURL(c.databaseURL); serving && engine == "postgres" && c.secretKey == "" {
+	if serving && engine == "postgres" && c.secretKey == "" {
 		errs = append(errs, errSecretKeyRequired)
 	}
 	if d, err := time.ParseDuration(raw.tokenTTL); err != nil || d <= 0 {
@@ -271,6 +272,19 @@ func parseDatabaseURL(u string) (engine, target string, err error) {
 		return "postgres", u, nil
 	}
 	return "", "", fmt.Errorf("%q must start with sqlite:// or postgres://", redactURL(u))
+}
+
+// sqliteFile is the database file of an sqlite:// URL; a postgres:// URL
+// gets notSQLite, the refusal of the caller that needs a file.
+func sqliteFile(u string, notSQLite error) (string, error) {
+	engine, path, err := parseDatabaseURL(u)
+	if err != nil {
+		return "", fmt.Errorf("KEYBOX_DATABASE_URL: %w", err)
+	}
+	if engine != "sqlite" {
+		return "", notSQLite
+	}
+	return path, nil
 }
 
 // redactURL hides a password in a database URL before it is printed.

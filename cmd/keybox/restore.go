@@ -36,14 +36,11 @@ var restoreCommand = []command{{
 		force := fs.Bool("force", false, "replace the database and secret files already at the destination")
 		lost := fs.Bool("lost-secret", false, "restore although no secret key opens the signing keys (then run keybox keys rotate)")
 		return func(ctx context.Context, s *session, args []string) error {
-			engine, dbPath, err := parseDatabaseURL(s.databaseURL(*dbURL))
+			dbPath, err := sqliteFile(s.databaseURL(*dbURL), errors.New("restore puts back the embedded SQLite database only; "+
+				"for PostgreSQL stop the servers and use pg_restore, e.g. pg_restore --clean --dbname \"$KEYBOX_DATABASE_URL\" "+
+				"keybox.dump, with KEYBOX_SECRET_KEY and KEYBOX_JWT_SECRET set as they were"))
 			if err != nil {
-				return fmt.Errorf("KEYBOX_DATABASE_URL: %w", err)
-			}
-			if engine != "sqlite" {
-				return errors.New("restore puts back the embedded SQLite database only; for PostgreSQL stop the servers " +
-					"and use pg_restore, e.g. pg_restore --clean --dbname \"$KEYBOX_DATABASE_URL\" keybox.dump, " +
-					"with KEYBOX_SECRET_KEY and KEYBOX_JWT_SECRET set as they were")
+				return err
 			}
 			r := restore{s: s, file: args[0], dbPath: dbPath, force: *force, lost: *lost}
 			return r.run(ctx)

@@ -31,12 +31,9 @@ func serverSecret(value, databaseURL string) ([]byte, error) {
 		}
 		return []byte(value), nil
 	}
-	engine, path, err := parseDatabaseURL(databaseURL)
+	path, err := sqliteFile(databaseURL, errSecretKeyRequired)
 	if err != nil {
 		return nil, err
-	}
-	if engine != "sqlite" {
-		return nil, errSecretKeyRequired
 	}
 	return keptSecret(filepath.Join(filepath.Dir(path), secretKeyFile), "secret key")
 }

@@ -34,12 +34,9 @@ func jwtSecret(c config) ([]byte, error) {
 	if c.jwtSecret != "" {
 		return []byte(c.jwtSecret), nil
 	}
-	engine, path, err := parseDatabaseURL(c.databaseURL)
+	path, err := sqliteFile(c.databaseURL, errors.New("KEYBOX_JWT_SECRET: required with PostgreSQL"))
 	if err != nil {
 		return nil, err
 	}
-	if engine != "sqlite" {
-		return nil, errors.New("KEYBOX_JWT_SECRET: required with PostgreSQL")
-	}
-	return keptSecret(filepath.Join(filepath.Dir(path), "jwt-secret"), "JWT secret")
+	return keptSecret(filepath.Join(filepath.Dir(path), jwtSecretFile), "JWT secret")
 }

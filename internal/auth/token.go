@@ -50,9 +50,6 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens,
 	return &Tokens{secret: secret, ttl: ttl, now: now}, nil
 }
 
-// TTL returns how long an issued token lives.
-func (t *Tokens) TTL() time.Duration { return t.ttl }
-
 // Issue returns a signed token for the user at its current session version.
 func (t *Tokens) Issue(userID, email, role string, sessionVersion int64) (string, error) {
 	now := t.now()

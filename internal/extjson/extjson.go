@@ -128,12 +128,6 @@ func parseDoc(raw json.RawMessage) (Doc, error) {
 	return d, nil
 }
 
-// Has reports whether the member is present and not null.
-func (d Doc) Has(name string) bool {
-	raw, ok := d[name]
-	return ok && !isNull(raw)
-}
-
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 // member returns the member's text, or nil when absent or null.

@@ -2,11 +2,6 @@ package licensing
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,45 +33,32 @@ const (
 	maxEventFilter = 64
 )
 
-const (
-	webhookSealVersion = 1
-	webhookSealInfo    = "keybox webhook-secret encryption v1"
-)
+const webhookSealInfo = "keybox webhook-secret encryption v1"
 
 // secretBox seals webhook secrets.
-type secretBox struct{ aead cipher.AEAD }
+type secretBox struct{ box }
 
 func newSecretBox(secret []byte) (*secretBox, error) {
-	key, err := hkdf.Key(sha256.New, secret, nil, webhookSealInfo, 32)
+	b, err := newBox(secret, webhookSealInfo)
 	if err != nil {
-		return nil, fmt.Errorf("licensing: derive the webhook secret key: %w", err)
+		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("licensing: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("licensing: %w", err)
-	}
-	return &secretBox{aead: aead}, nil
+	return &secretBox{b}, nil
 }
 
 func (b *secretBox) seal(id string, secret []byte) ([]byte, error) {
-	out := make([]byte, 1+b.aead.NonceSize(), 1+b.aead.NonceSize()+len(secret)+b.aead.Overhead())
-	out[0] = webhookSealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
+	out, err := b.box.seal(secret, id)
+	if err != nil {
 		return nil, fmt.Errorf("seal webhook secret: %w", err)
 	}
-	return b.aead.Seal(out, out[1:], secret, []byte(id)), nil
+	return out, nil
 }
 
 func (b *secretBox) open(id string, sealed []byte) ([]byte, error) {
-	n := b.aead.NonceSize()
-	if len(sealed) < 1+n || sealed[0] != webhookSealVersion {
-		return nil, fmt.Errorf("webhook %s: secret sealed in an unknown format", id)
+	secret, err := b.box.open(sealed, id)
+	if errors.Is(err, errBoxFormat) {
+		return nil, fmt.Errorf("webhook %s: secret %v", id, err)
 	}
-	secret, err := b.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(id))
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: the secret cannot be decrypted with this server's secret key", id)
 	}

@@ -157,11 +157,10 @@ func testEventFilters(t *testing.T, s keybox.Store) {
 	f.event(bob.ID, keybox.EventLicenseCreated, "L3", at(3))
 	f.event("", keybox.EventSigningKeyRotated, "K", at(4))
 	for _, tc := range []struct {
-		name   string
-		f      keybox.EventFilter
-		want   []string // subjects, newest first
-		wantN  int
-		wantTy string
+		name  string
+		f     keybox.EventFilter
+		want  []string // subjects, newest first
+		wantN int
 	}{
 		{name: "all of alice's", f: keybox.EventFilter{OwnerID: alice.ID}, want: []string{"L2", "L1", "L1"}, wantN: 3},
 		{name: "with the installation's", f: keybox.EventFilter{OwnerID: alice.ID, Installation: true}, want: []string{"K", "L2", "L1", "L1"}, wantN: 4},

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -59,20 +58,4 @@ func Signature(secret []byte, id string, ts time.Time, body []byte) string {
 	m.Write([]byte{'.'})
 	m.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// Verify checks a signature header (one or more space-separated
-// signatures) against a message, as a receiver would.
-func Verify(secret []byte, id, timestamp string, body []byte, header string) bool {
-	sec, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
-		return false
-	}
-	want := Signature(secret, id, time.Unix(sec, 0), body)
-	for _, sig := range strings.Fields(header) {
-		if hmac.Equal([]byte(sig), []byte(want)) {
-			return true
-		}
-	}
-	return false
 }

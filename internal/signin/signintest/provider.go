@@ -53,7 +53,6 @@ type Provider struct {
 	wrongKey bool
 	codes    map[string]grant
 	requests map[string]int
-	lastAuth url.Values
 }
 
 // grant is an authorization code's request.
@@ -160,13 +159,6 @@ func (p *Provider) Requests(path string) int {
 	return p.requests[path]
 }
 
-// LastAuthorization is the query of the last authorization request.
-func (p *Provider) LastAuthorization() url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastAuth
-}
-
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.URL,
@@ -194,7 +186,6 @@ func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p.mu.Lock()
-	p.lastAuth = q
 	cancel := p.cancel
 	p.cancel = false
 	user := p.user

@@ -3,7 +3,7 @@
 // and logging out everywhere.
 
 import { api, seg, session, adoptToken, updateUser, endSession } from "./api.js";
-import { h, input, notify, showErrors, clearErrors, checkForm, values, guard } from "./ui.js";
+import { h, input, notify, showErrors, onValidSubmit, guard } from "./ui.js";
 import { confirm } from "./dialog.js";
 
 export async function accountPage(view) {
@@ -33,22 +33,8 @@ function pageForm(fields, label, submit) {
     fields,
     h("p", { class: "form-error field-error", role: "alert", tabindex: "-1" }),
     h("div", { class: "form-actions" }, button));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const problems = checkForm(form);
-    if (problems) {
-      showErrors(form, problems);
-      return;
-    }
-    clearErrors(form);
-    button.disabled = true;
-    try {
-      await submit(values(form), form);
-    } catch (err) {
-      if (err.status !== 401) showErrors(form, err);
-    } finally {
-      button.disabled = false;
-    }
+  onValidSubmit(form, button, (v) => submit(v, form), (err) => {
+    if (err.status !== 401) showErrors(form, err); // the session has ended: the form is kept
   });
   return form;
 }

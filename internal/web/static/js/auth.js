@@ -1,7 +1,7 @@
 // Logging in and signing up.
 
 import { api, apiURL, login, ApiError } from "./api.js";
-import { h, input, showErrors, values, clearErrors, checkForm } from "./ui.js";
+import { h, input, showErrors, onValidSubmit } from "./ui.js";
 
 // Why a sign-in through a provider failed, by the reason code the server
 // put in the address. Only these sentences are ever shown: the address is
@@ -50,23 +50,8 @@ function authForm({ title, intro, fields, submitLabel, onSubmit, footer, message
     fields,
     h("p", { class: "form-error field-error", role: "alert", tabindex: "-1" }),
     h("div", { class: "form-actions" }, button));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const problems = checkForm(form);
-    if (problems) {
-      showErrors(form, problems);
-      return;
-    }
-    clearErrors(form);
-    button.disabled = true;
-    try {
-      await onSubmit(values(form));
-    } catch (err) {
-      showErrors(form, err instanceof ApiError ? err : { message: String(err), fields: {} });
-    } finally {
-      button.disabled = false;
-    }
-  });
+  onValidSubmit(form, button, onSubmit,
+    (err) => showErrors(form, err instanceof ApiError ? err : { message: String(err), fields: {} }));
   return h("section", { class: "auth" },
     h("div", { class: "panel" },
       h("div", null, h("h1", null, title), h("p", { class: "muted" }, intro)),

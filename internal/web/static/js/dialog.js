@@ -3,7 +3,7 @@
 // the browser's Back button, and kept, not lost, when the session ends
 // while a form in one has been typed into.
 
-import { h, values, showErrors, checkForm, clearErrors } from "./ui.js";
+import { h, showErrors, onValidSubmit } from "./ui.js";
 
 let uid = 0;
 
@@ -190,23 +190,8 @@ export function formDialog({ title, fields, submitLabel, submit, intro, extra, b
         button));
     form.addEventListener("input", () => { dirty = true; });
     form.addEventListener("change", () => { dirty = true; });
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const problems = checkForm(form);
-      if (problems) {
-        showErrors(form, problems);
-        return;
-      }
-      clearErrors(form);
-      button.disabled = true;
-      try {
-        close(await submit(values(form), form));
-      } catch (err) {
-        if (err.status === 401) return; // the session has ended: the form is kept
-        showErrors(form, err);
-      } finally {
-        button.disabled = false;
-      }
+    onValidSubmit(form, button, async (v) => close(await submit(v, form)), (err) => {
+      if (err.status !== 401) showErrors(form, err); // the session has ended: the form is kept
     });
     return form;
   }, {

@@ -385,6 +385,30 @@ export function showErrors(form, err) {
   (first || general)?.focus();
 }
 
+// onValidSubmit sends a form once every field passes checkForm (the
+// problems are shown otherwise, all at once): send(values) runs with the
+// button disabled, and its failure goes to failed(err), by default shown
+// on the form.
+export function onValidSubmit(form, button, send, failed = (err) => showErrors(form, err)) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const problems = checkForm(form);
+    if (problems) {
+      showErrors(form, problems);
+      return;
+    }
+    clearErrors(form);
+    button.disabled = true;
+    try {
+      await send(values(form));
+    } catch (err) {
+      failed(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 // --- dialogs (in dialog.js, offered here too) ---
 
 export { modal, confirm, formDialog } from "./dialog.js";
