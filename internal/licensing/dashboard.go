@@ -3,6 +3,7 @@ package licensing
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/keyboxhq/keybox"
@@ -10,49 +11,101 @@ import (
 
 // Dashboard returns the caller's clients with their projects and licenses,
 // optionally only clientID's, and the seats each license holds. It reads
-// with four queries whatever the number of objects, and joins them here.
+// with four queries whatever the number of objects, run at once (each on
+// a connection of its own: the licenses take most of the time, and the
+// others are read meanwhile), and joins them here.
 func (s *Service) Dashboard(ctx context.Context, owner keybox.User, clientID string) (keybox.Dashboard, error) {
-	clients, _, err := s.store.Clients(ctx, keybox.ClientFilter{OwnerID: owner.ID, ID: clientID})
-	if err != nil {
-		return keybox.Dashboard{}, fmt.Errorf("dashboard clients: %w", err)
-	}
-	if clientID != "" && len(clients) == 0 {
-		return keybox.Dashboard{}, errClientNotFound
-	}
-	projects, _, err := s.store.Projects(ctx, keybox.ProjectFilter{OwnerID: owner.ID, ClientID: clientID})
-	if err != nil {
-		return keybox.Dashboard{}, fmt.Errorf("dashboard projects: %w", err)
-	}
 	now := s.clock()
-	licenses, _, err := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: clientID, Now: now})
-	if err != nil {
-		return keybox.Dashboard{}, fmt.Errorf("dashboard licenses: %w", err)
+	var (
+		clients                           []keybox.Client
+		projects                          []keybox.Project
+		licenses                          []keybox.License
+		seats                             []keybox.Activation
+		errClients, errProjects, errSeats error
+		wg                                sync.WaitGroup
+	)
+	wg.Go(func() {
+		clients, _, errClients = s.store.Clients(ctx, keybox.ClientFilter{OwnerID: owner.ID, ID: clientID})
+	})
+	wg.Go(func() {
+		projects, _, errProjects = s.store.Projects(ctx, keybox.ProjectFilter{OwnerID: owner.ID, ClientID: clientID})
+	})
+	wg.Go(func() {
+		seats, errSeats = s.store.ActivationsOf(ctx, keybox.ActivationFilter{OwnerID: owner.ID, ClientID: clientID})
+	})
+	licenses, _, errLicenses := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: clientID, Now: now})
+	wg.Wait()
+	switch {
+	case errClients != nil:
+		return keybox.Dashboard{}, fmt.Errorf("dashboard clients: %w", errClients)
+	case clientID != "" && len(clients) == 0:
+		return keybox.Dashboard{}, errClientNotFound
+	case errProjects != nil:
+		return keybox.Dashboard{}, fmt.Errorf("dashboard projects: %w", errProjects)
+	case errLicenses != nil:
+		return keybox.Dashboard{}, fmt.Errorf("dashboard licenses: %w", errLicenses)
+	case errSeats != nil:
+		return keybox.Dashboard{}, fmt.Errorf("dashboard seats in use: %w", errSeats)
 	}
-	if err := s.countSeats(ctx, keybox.ActivationFilter{OwnerID: owner.ID, ClientID: clientID}, licenses, now); err != nil {
-		return keybox.Dashboard{}, err
-	}
+	s.setSeats(licenses, seats, now)
+	return keybox.Dashboard{ClientsCount: len(clients), ProjectsCount: len(projects),
+		Data: tree(clients, projects, licenses, now)}, nil
+}
 
-	byProject := make(map[string][]keybox.License, len(projects))
-	for _, l := range licenses {
-		byProject[l.ProjectID] = append(byProject[l.ProjectID], present(l, now))
+// tree puts each license under its project and each project under its
+// client, keeping the order of each list. The licenses of every project
+// share one array, and the projects of every client another: for thousands
+// of them, growing a slice per parent cost more than the rest of the join.
+func tree(clients []keybox.Client, projects []keybox.Project, licenses []keybox.License, now time.Time) []keybox.DashboardClient {
+	projectAt := make(map[string]int, len(projects))
+	for i, p := range projects {
+		projectAt[p.ID] = i
 	}
-	byClient := make(map[string][]keybox.DashboardProject, len(clients))
+	// Licenses: counted per project, then placed in one array.
+	ends := make([]int, len(projects)+1)
+	for i := range licenses {
+		if at, ok := projectAt[licenses[i].ProjectID]; ok {
+			ends[at+1]++
+		}
+	}
+	for i := 1; i < len(ends); i++ {
+		ends[i] += ends[i-1]
+	}
+	placed := make([]keybox.License, ends[len(projects)])
+	next := append([]int(nil), ends[:len(projects)]...)
+	for i := range licenses {
+		if at, ok := projectAt[licenses[i].ProjectID]; ok {
+			placed[next[at]] = present(licenses[i], now)
+			next[at]++
+		}
+	}
+	// Projects: the same, per client.
+	clientAt := make(map[string]int, len(clients))
+	for i, c := range clients {
+		clientAt[c.ID] = i
+	}
+	cends := make([]int, len(clients)+1)
 	for _, p := range projects {
-		ls := byProject[p.ID]
-		if ls == nil {
-			ls = []keybox.License{}
+		if at, ok := clientAt[p.ClientID]; ok {
+			cends[at+1]++
 		}
-		byClient[p.ClientID] = append(byClient[p.ClientID], keybox.DashboardProject{Project: p, Licenses: ls})
 	}
-	d := keybox.Dashboard{ClientsCount: len(clients), ProjectsCount: len(projects), Data: make([]keybox.DashboardClient, 0, len(clients))}
-	for _, c := range clients {
-		ps := byClient[c.ID]
-		if ps == nil {
-			ps = []keybox.DashboardProject{}
+	for i := 1; i < len(cends); i++ {
+		cends[i] += cends[i-1]
+	}
+	nodes := make([]keybox.DashboardProject, cends[len(clients)])
+	cnext := append([]int(nil), cends[:len(clients)]...)
+	for i, p := range projects {
+		if at, ok := clientAt[p.ClientID]; ok {
+			nodes[cnext[at]] = keybox.DashboardProject{Project: p, Licenses: placed[ends[i]:ends[i+1]:ends[i+1]]}
+			cnext[at]++
 		}
-		d.Data = append(d.Data, keybox.DashboardClient{Client: c, Projects: ps})
 	}
-	return d, nil
+	data := make([]keybox.DashboardClient, len(clients))
+	for i, c := range clients {
+		data[i] = keybox.DashboardClient{Client: c, Projects: nodes[cends[i]:cends[i+1]:cends[i+1]]}
+	}
+	return data
 }
 
 // Stats windows.

@@ -18,6 +18,16 @@ func (s *Service) countSeats(ctx context.Context, f keybox.ActivationFilter, lis
 	if err != nil {
 		return fmt.Errorf("seats in use: %w", err)
 	}
+	s.setSeats(list, acts, now)
+	return nil
+}
+
+// setSeats sets each listed license's seats in use at now, from acts, which
+// holds every seat of the listed ones.
+func (s *Service) setSeats(list []keybox.License, acts []keybox.Activation, now time.Time) {
+	if len(list) == 0 {
+		return
+	}
 	byLicense := make(map[string][]keybox.Activation, len(list))
 	for _, a := range acts {
 		byLicense[a.LicenseID] = append(byLicense[a.LicenseID], a)
@@ -27,5 +37,4 @@ func (s *Service) countSeats(ctx context.Context, f keybox.ActivationFilter, lis
 		counts[i] = s.seatsInUse(&list[i], byLicense[list[i].ID], now)
 		list[i].SeatsInUse = &counts[i]
 	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/licensing"
@@ -141,9 +142,19 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request, _ keybox
 		}
 	}
 	s.metrics.validated(v.Status)
-	buf := make([]byte, 0, 160)
-	return s.answer(w, r, c.Signed(keybox.ActionValidate), http.StatusOK, append(v.AppendJSON(buf), '\n'))
+	buf := answerBuffers.Get().(*[]byte)
+	body := append(v.AppendJSON((*buf)[:0]), '\n')
+	err = s.answer(w, r, c.Signed(keybox.ActionValidate), http.StatusOK, body)
+	if cap(body) <= 4<<10 {
+		*buf = body
+		answerBuffers.Put(buf)
+	}
+	return err
 }
+
+// answerBuffers hold /validate's answers while they are written: net/http
+// copies what it is given, so a buffer is free again when Write returns.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // activateAnswer is the answer of /validate/activate. A machine that already
 // held a seat gets neither machineId nor instanceId.
