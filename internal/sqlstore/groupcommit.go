@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,10 +49,21 @@ type group struct {
 	running bool // a runner is at work; it stops when the queue is empty
 
 	commits atomic.Int64 // batches committed
+
+	// Statements prepared on the writer, by query text. Within a batch the
+	// writer is taken, so a statement first seen there runs unprepared and
+	// is prepared after the batch. Only the runner uses wanted.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	wanted []string
 }
 
+// maxStmts bounds the statements prepared on the writer: the hot ones are
+// a few dozen, and a query text made on the fly need not fill memory.
+const maxStmts = 256
+
 func newGroup(s *Store) *group {
-	return &group{s: s, maxCount: maxBatch, maxTime: maxBatchTime}
+	return &group{s: s, maxCount: maxBatch, maxTime: maxBatchTime, stmts: map[string]*sql.Stmt{}}
 }
 
 // A request's states: waiting in the queue, taken by the runner (its
@@ -166,7 +178,50 @@ func (g *group) run() {
 			continue
 		}
 		g.batch(sqlTx)
+		g.prepare()
 	}
+}
+
+// stmt returns query's statement on the writer, or nil when it is not
+// prepared yet (it will be after this batch).
+func (g *group) stmt(query string) *sql.Stmt {
+	g.stmtMu.Lock()
+	st, ok := g.stmts[query]
+	if !ok && len(g.stmts)+len(g.wanted) < maxStmts && !slices.Contains(g.wanted, query) {
+		g.wanted = append(g.wanted, query)
+	}
+	g.stmtMu.Unlock()
+	return st
+}
+
+// prepare prepares the statements the last batch ran unprepared.
+func (g *group) prepare() {
+	if len(g.wanted) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.s.connWait)
+	defer cancel()
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
+	for _, q := range g.wanted {
+		if g.stmts == nil { // closed
+			break
+		}
+		if st, err := g.s.write.PrepareContext(ctx, q); err == nil {
+			g.stmts[q] = st
+		}
+	}
+	g.wanted = g.wanted[:0]
+}
+
+// close closes the prepared statements.
+func (g *group) close() {
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
+	for _, st := range g.stmts {
+		_ = st.Close()
+	}
+	g.stmts = nil
 }
 
 // batch runs requests in sqlTx and commits those that succeeded.
@@ -217,17 +272,17 @@ func (g *group) batch(sqlTx *sql.Tx) {
 // an error of the savepoint statements themselves: the transaction can no
 // longer be trusted.
 func (g *group) runOne(sqlTx *sql.Tx, r *request) (o outcome, broken error) {
-	ctx := context.Background()
-	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT batched"); err != nil {
+	ctx, db := context.Background(), inBatch{sqlTx, g}
+	if _, err := db.ExecContext(ctx, "SAVEPOINT batched"); err != nil {
 		return outcome{}, fmt.Errorf("savepoint: %w", err)
 	}
-	o = call(&tx{queries: queries{s: g.s, db: inBatch{sqlTx}}, tx: sqlTx}, r)
+	o = call(&tx{queries: queries{s: g.s, db: db}, tx: sqlTx}, r)
 	if o.failed() {
-		if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO batched"); err != nil {
+		if _, err := db.ExecContext(ctx, "ROLLBACK TO batched"); err != nil {
 			return o, fmt.Errorf("rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := sqlTx.ExecContext(ctx, "RELEASE batched"); err != nil {
+	if _, err := db.ExecContext(ctx, "RELEASE batched"); err != nil {
 		return o, fmt.Errorf("release savepoint: %w", err)
 	}
 	return o, nil
@@ -247,7 +302,10 @@ func call(t *tx, r *request) (o outcome) {
 // statement is not started once the function's context has ended, but one
 // that starts runs to its end: interrupting a statement may make SQLite
 // roll back the whole transaction, with the other functions' writes.
-type inBatch struct{ tx *sql.Tx }
+type inBatch struct {
+	tx *sql.Tx
+	g  *group
+}
 
 // ctx is ctx itself when it has ended (database/sql then fails the
 // statement without running it), else a context that never ends.
@@ -259,13 +317,25 @@ func (inBatch) ctx(ctx context.Context) context.Context {
 }
 
 func (b inBatch) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return b.tx.ExecContext(b.ctx(ctx), query, args...)
+	ctx = b.ctx(ctx)
+	if st := b.g.stmt(query); st != nil {
+		return b.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return b.tx.ExecContext(ctx, query, args...)
 }
 
 func (b inBatch) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return b.tx.QueryContext(b.ctx(ctx), query, args...)
+	ctx = b.ctx(ctx)
+	if st := b.g.stmt(query); st != nil {
+		return b.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return b.tx.QueryContext(ctx, query, args...)
 }
 
 func (b inBatch) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return b.tx.QueryRowContext(b.ctx(ctx), query, args...)
+	ctx = b.ctx(ctx)
+	if st := b.g.stmt(query); st != nil {
+		return b.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return b.tx.QueryRowContext(ctx, query, args...)
 }

@@ -163,6 +163,9 @@ func (s *Store) Stats() keybox.StoreStats {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.group != nil {
+			s.group.close()
+		}
 		s.stmts.Range(func(_, v any) bool {
 			_ = v.(*sql.Stmt).Close()
 			return true
