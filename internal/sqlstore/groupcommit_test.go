@@ -197,37 +197,38 @@ func TestGroupCommitFailureFailsAll(t *testing.T) {
 
 // TestGroupCommitGivesUp: an Update whose context ends while it waits for
 // the writer fails with its context's error and never runs; one that waits
-// longer than the store's connection wait is unavailable.
+// longer than the store's connection wait is unavailable and never runs.
 func TestGroupCommitGivesUp(t *testing.T) {
-	s := storetest.SQLiteWith(t, sqlstore.Options{ConnWait: 50 * time.Millisecond})
-	release := hold(t, s)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := false
-	errs := make(chan error, 1)
-	go func() {
-		errs <- s.Update(ctx, func(tx keybox.Tx) error {
-			ran = true
-			return nil
-		})
-	}()
-	for sqlstore.Queued(s) == 0 {
-		runtime.Gosched()
-	}
-	cancel()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled while queued: got %v, want context.Canceled", err)
-	}
-	if err := s.Update(context.Background(), createUser("late@example.com")); !errors.Is(err, keybox.ErrUnavailable) {
-		t.Errorf("queued past the connection wait: got %v, want ErrUnavailable", err)
-	}
-	if err := release(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update(context.Background(), createUser("now@example.com")); err != nil {
-		t.Fatal(err)
-	}
-	if ran {
-		t.Error("the cancelled Update ran")
-	}
-	wantUsers(t, s, map[string]bool{"late@example.com": false, "now@example.com": true})
+	t.Run("cancelled", func(t *testing.T) {
+		s := storetest.SQLite(t)
+		release := hold(t, s)
+		ctx, cancel := context.WithCancel(context.Background())
+		errs := make(chan error, 1)
+		go func() { errs <- s.Update(ctx, createUser("cancelled@example.com")) }()
+		for sqlstore.Queued(s) == 0 {
+			runtime.Gosched()
+		}
+		cancel()
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled while queued: got %v, want context.Canceled", err)
+		}
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(context.Background(), createUser("next@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		wantUsers(t, s, map[string]bool{"cancelled@example.com": false, "next@example.com": true})
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		s := storetest.SQLiteWith(t, sqlstore.Options{ConnWait: 50 * time.Millisecond})
+		release := hold(t, s)
+		if err := s.Update(context.Background(), createUser("late@example.com")); !errors.Is(err, keybox.ErrUnavailable) {
+			t.Errorf("queued past the connection wait: got %v, want ErrUnavailable", err)
+		}
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
+		wantUsers(t, s, map[string]bool{"late@example.com": false})
+	})
 }
