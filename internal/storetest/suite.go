@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"Activations", testActivations},
 		{"ExpireLicenses", testExpireLicenses},
 		{"Validations", testValidations},
+		{"ValidationsInBulk", testValidationsInBulk},
 		{"MissingRowsAreNotFound", testMissingRowsAreNotFound},
 		{"SigningKeys", testSigningKeys},
 		{"RequireMachineIDRoundTrip", testRequireMachineIDRoundTrip},
