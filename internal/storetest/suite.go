@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"LapsedLeases", testLapsedLeases},
 		{"EventChain", testEventChain},
 		{"EventChainConcurrent", testEventChainConcurrent},
+		{"EventChainWithFailures", testEventChainWithFailures},
 		{"EventFilters", testEventFilters},
 		{"PruneEvents", testPruneEvents},
 		{"Webhooks", testWebhooks},
