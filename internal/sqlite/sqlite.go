@@ -108,9 +108,10 @@ func connect(ctx context.Context, db *sql.DB) error {
 
 // Dialect describes SQLite to the shared store: its transactions begin
 // IMMEDIATE on the single writer, so they are already serialised and need
-// neither row locks nor advisory locks.
+// neither row locks nor advisory locks; and since each commit waits for the
+// disk (synchronous=FULL), concurrent writes share commits (group commit).
 func Dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{Name: "sqlite", Classify: classify}
+	return sqlstore.Dialect{Name: "sqlite", Classify: classify, GroupCommit: true}
 }
 
 func classify(err error) error {

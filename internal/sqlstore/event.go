@@ -40,7 +40,7 @@ const nextInChain = `INSERT INTO event_chains (owner_id, seq, hash) VALUES ($1, 
 func (t *tx) NextInChain(ctx context.Context, ownerID string) (keybox.ChainLink, error) {
 	var l keybox.ChainLink
 	t.s.counter.Add(1)
-	if err := t.tx.QueryRowContext(ctx, nextInChain, ownerID).Scan(&l.Seq, &l.PrevHash, &l.Webhooks); err != nil {
+	if err := t.db.QueryRowContext(ctx, nextInChain, ownerID).Scan(&l.Seq, &l.PrevHash, &l.Webhooks); err != nil {
 		return l, fmt.Errorf("next in chain: %w", t.s.dialect.Classify(err))
 	}
 	return l, nil

@@ -33,6 +33,10 @@ type Dialect struct {
 	// Classify turns a driver's constraint error into keybox.ErrDuplicate or
 	// keybox.ErrInUse, and returns any other error unchanged.
 	Classify func(error) error
+	// GroupCommit runs concurrent Updates in shared transactions, each in
+	// its own savepoint (see groupcommit.go): for an engine with one writer,
+	// whose commits would otherwise wait for the disk one by one.
+	GroupCommit bool
 }
 
 // Store is keybox.Store over database/sql.
@@ -43,6 +47,7 @@ type Store struct {
 	version     int           // the schema version this binary knows
 	connWait    time.Duration // how long an operation may wait for a connection
 	counter     atomic.Int64
+	group       *group   // nil unless the dialect asks for group commit
 	stmts       sync.Map // query text → *sql.Stmt on the read pool
 	closeOnce   sync.Once
 }
@@ -73,6 +78,9 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, migrations fs.FS, 
 	if s.connWait <= 0 {
 		s.connWait = DefaultConnWait
 	}
+	if d.GroupCommit {
+		s.group = newGroup(s)
+	}
 	if len(list) > 0 {
 		s.version = list[len(list)-1].version
 	}
@@ -85,8 +93,12 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, migrations fs.FS, 
 	return s, nil
 }
 
-// Update runs fn in one transaction on the writer.
+// Update runs fn in one transaction on the writer (with group commit, in a
+// savepoint of a transaction it may share with other Updates).
 func (s *Store) Update(ctx context.Context, fn func(keybox.Tx) error) error {
+	if s.group != nil {
+		return s.group.update(ctx, fn)
+	}
 	w := s.wait(ctx)
 	sqlTx, err := s.write.BeginTx(w.ctx, nil)
 	w.got()
@@ -151,6 +163,9 @@ func (s *Store) Stats() keybox.StoreStats {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.group != nil {
+			s.group.close()
+		}
 		s.stmts.Range(func(_, v any) bool {
 			_ = v.(*sql.Stmt).Close()
 			return true
