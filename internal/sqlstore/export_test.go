@@ -25,3 +25,14 @@ func ExecInTx(ctx context.Context, t keybox.Tx, query string, args ...any) error
 	_, err := t.(*tx).exec(ctx, query, args...)
 	return err
 }
+
+// SetGatherTime sets how long the runner waits for callers after a batch
+// of several.
+func SetGatherTime(s *Store, d time.Duration) { s.group.gather = d }
+
+// Gathering reports whether the group commit's runner waits for callers.
+func Gathering(s *Store) bool {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return s.group.waiting
+}

@@ -28,14 +28,20 @@ import (
 //     would have had they committed one after the other.
 //
 // Durability is unchanged: no caller hears of success before its writes are
-// on disk; a commit just covers several callers. The runner never waits for
-// work: a batch is what is queued when it starts plus what arrives while it
-// runs, up to maxBatch functions or maxBatchTime, so a lone Update on an
-// idle server runs at once.
+// on disk; a commit just covers several callers. A batch is what is queued
+// when it starts plus what arrives while it runs, up to maxBatch functions
+// or maxBatchTime. A lone Update on an idle server runs at once: the runner
+// only waits for work after a batch of several, when the callers it just
+// released are likely to come back together; it then gives them up to
+// gatherTime to reach the last batch's size (as PostgreSQL's commit_delay
+// does for commit_siblings). Without it, under steady concurrency the first
+// caller back got a commit, and its disk wait, to itself, and batches
+// alternated between one and all the others.
 
 const (
 	maxBatch     = 256
 	maxBatchTime = 20 * time.Millisecond
+	gatherTime   = time.Millisecond
 )
 
 // group gathers the concurrent Updates of a store into shared transactions.
@@ -46,7 +52,10 @@ type group struct {
 
 	mu      sync.Mutex
 	queue   []*request
-	running bool // a runner is at work; it stops when the queue is empty
+	running bool          // a runner is at work; it stops when the queue is empty
+	arrived chan struct{} // a request was queued while the runner gathers
+	gather  time.Duration // the longest wait for callers after a batch of several
+	waiting bool          // the runner is gathering
 
 	commits atomic.Int64 // batches committed
 
@@ -63,7 +72,8 @@ type group struct {
 const maxStmts = 256
 
 func newGroup(s *Store) *group {
-	return &group{s: s, maxCount: maxBatch, maxTime: maxBatchTime, stmts: map[string]*sql.Stmt{}}
+	return &group{s: s, maxCount: maxBatch, maxTime: maxBatchTime, gather: gatherTime,
+		arrived: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
 }
 
 // A request's states: waiting in the queue, taken by the runner (its
@@ -131,6 +141,39 @@ func (g *group) enqueue(r *request) {
 	g.mu.Unlock()
 	if start {
 		go g.run()
+		return
+	}
+	select {
+	case g.arrived <- struct{}{}:
+	default: // the runner has a signal it has not read yet
+	}
+}
+
+// gatherFor waits, at most g.gather, until n requests are queued.
+func (g *group) gatherFor(n int) {
+	if n <= 1 || g.gather <= 0 {
+		return
+	}
+	timer := time.NewTimer(g.gather)
+	defer timer.Stop()
+	defer func() {
+		g.mu.Lock()
+		g.waiting = false
+		g.mu.Unlock()
+	}()
+	for {
+		g.mu.Lock()
+		enough := len(g.queue) >= n
+		g.waiting = !enough
+		g.mu.Unlock()
+		if enough {
+			return
+		}
+		select {
+		case <-g.arrived:
+		case <-timer.C:
+			return
+		}
 	}
 }
 
@@ -169,15 +212,17 @@ func (g *group) next() *request {
 // any request is taken: while the writer is busy elsewhere, the requests
 // stay queued, and their callers may still give up.
 func (g *group) run() {
-	for g.pending() {
+	last := 0 // requests the last batch took
+	for g.gatherFor(last); g.pending(); g.gatherFor(last) {
 		sqlTx, err := g.s.write.BeginTx(context.Background(), nil)
 		if err != nil {
 			if r := g.next(); r != nil {
 				r.done <- outcome{err: fmt.Errorf("begin: %w", g.s.dialect.Classify(err))}
 			}
+			last = 0
 			continue
 		}
-		g.batch(sqlTx)
+		last = g.batch(sqlTx)
 		g.prepare()
 	}
 }
@@ -224,8 +269,9 @@ func (g *group) close() {
 	g.stmts = nil
 }
 
-// batch runs requests in sqlTx and commits those that succeeded.
-func (g *group) batch(sqlTx *sql.Tx) {
+// batch runs requests in sqlTx and commits those that succeeded. It
+// returns how many requests it took.
+func (g *group) batch(sqlTx *sql.Tx) (taken int) {
 	var ok []*request
 	started := time.Now()
 	for n := 0; n < g.maxCount && (n == 0 || time.Since(started) < g.maxTime); n++ {
@@ -233,6 +279,7 @@ func (g *group) batch(sqlTx *sql.Tx) {
 		if r == nil {
 			break
 		}
+		taken++
 		o, broken := g.runOne(sqlTx, r)
 		if broken != nil {
 			// The transaction itself failed: nothing of it can be committed.
@@ -243,7 +290,7 @@ func (g *group) batch(sqlTx *sql.Tx) {
 			for _, p := range ok {
 				p.done <- outcome{err: err}
 			}
-			return
+			return taken
 		}
 		if o.failed() {
 			r.done <- o // rolled back to its savepoint: final whatever happens next
@@ -253,7 +300,7 @@ func (g *group) batch(sqlTx *sql.Tx) {
 	}
 	if len(ok) == 0 {
 		_ = sqlTx.Rollback()
-		return
+		return taken
 	}
 	var o outcome
 	if err := sqlTx.Commit(); err != nil {
@@ -265,6 +312,7 @@ func (g *group) batch(sqlTx *sql.Tx) {
 	for _, r := range ok {
 		r.done <- o
 	}
+	return taken
 }
 
 // runOne runs one request's function inside a savepoint and releases the

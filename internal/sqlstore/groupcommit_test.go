@@ -245,3 +245,68 @@ func TestGroupCommitGivesUp(t *testing.T) {
 		wantUsers(t, patient, map[string]bool{"late@example.com": false})
 	})
 }
+
+// TestGroupCommitGathersAfterABatch: a lone Update on an idle store runs at
+// once, however long the runner may gather; after a batch of three, the
+// next three callers share one commit even when they come back one by one.
+func TestGroupCommitGathersAfterABatch(t *testing.T) {
+	s := batched(t)
+	sqlstore.SetGatherTime(s, 10*time.Second)
+	ctx := context.Background()
+	if err := s.Update(ctx, createUser("lone@example.com")); err != nil {
+		t.Fatalf("lone Update: %v", err)
+	}
+
+	release := hold(t, s)
+	first := []<-chan result{enqueue(t, s, createUser("x@example.com")), enqueue(t, s, createUser("y@example.com"))}
+	if err := release(); err != nil {
+		t.Fatalf("holding Update: %v", err)
+	}
+	for _, r := range first {
+		if got := <-r; got.err != nil || got.panicked != nil {
+			t.Fatalf("first batch: %v %v", got.err, got.panicked)
+		}
+	}
+
+	commits := sqlstore.Commits(s)
+	var next []<-chan result
+	for _, email := range []string{"p@example.com", "q@example.com", "r@example.com"} {
+		next = append(next, arrive(s, createUser(email)))
+	}
+	for _, r := range next {
+		if got := <-r; got.err != nil || got.panicked != nil {
+			t.Fatalf("second batch: %v %v", got.err, got.panicked)
+		}
+	}
+	if got := sqlstore.Commits(s) - commits; got != 1 {
+		t.Errorf("got %d commits for the three callers that came back, want 1", got)
+	}
+	wantUsers(t, s, map[string]bool{"lone@example.com": true, "x@example.com": true, "y@example.com": true,
+		"p@example.com": true, "q@example.com": true, "r@example.com": true})
+}
+
+// arrive starts an Update of fn and returns once it has ended, or waits in
+// the queue while the runner gathers callers: a runner that does not gather
+// commits each arrival on its own.
+func arrive(s *sqlstore.Store, fn func(keybox.Tx) error) <-chan result {
+	before := sqlstore.Queued(s)
+	out, ended := make(chan result, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		var r result
+		defer func() {
+			r.panicked = recover()
+			out <- r
+		}()
+		r.err = s.Update(context.Background(), fn)
+	}()
+	for sqlstore.Queued(s) == before || !sqlstore.Gathering(s) {
+		select {
+		case <-ended:
+			return out
+		default:
+			runtime.Gosched()
+		}
+	}
+	return out
+}
