@@ -33,6 +33,10 @@ type Dialect struct {
 	// Classify turns a driver's constraint error into keybox.ErrDuplicate or
 	// keybox.ErrInUse, and returns any other error unchanged.
 	Classify func(error) error
+	// WatchLicenses is the engine's change feed (keybox.Store.WatchLicenses);
+	// nil polls the license_changes table, which suits an engine whose
+	// writers commit one at a time, in the order of its sequence.
+	WatchLicenses func(ctx context.Context, round func() keybox.LicenseChanges) error
 }
 
 // Store is keybox.Store over database/sql.
