@@ -150,7 +150,8 @@ func (s *Service) Heartbeat(ctx context.Context, c Check) (Heartbeat, error) {
 	if !e.found {
 		return Heartbeat{}, errLicenseNotFound
 	}
-	l := &e.license
+	lic := e.license()
+	l := &lic
 	if machineMissing(*l, c) {
 		return Heartbeat{}, errMachineRequired
 	}
