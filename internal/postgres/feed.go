@@ -18,6 +18,10 @@ import (
 // feedChannel is where the triggers of migration 0012 announce changes.
 const feedChannel = "keybox_licenses"
 
+// maxFeedKeys bounds the keys one round holds; a round that hears of more
+// reports all.
+const maxFeedKeys = 10_000
+
 // maxFeedWait bounds how long a round waits for its own notification to
 // come back before it takes the connection for lost.
 const maxFeedWait = 10 * time.Second
@@ -67,12 +71,17 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, round func() keybox.Licens
 	pingPrefix := "p\n" + hex.EncodeToString(id[:]) + "\n"
 	changePrefix := "k\n" + schema + "\n"
 	var pending []string // keys heard since the last round ended
+	all := true          // the first round: anything may have changed before LISTEN
 	take := func(payload string) {
-		if key, ok := strings.CutPrefix(payload, changePrefix); ok {
+		key, ok := strings.CutPrefix(payload, changePrefix)
+		switch {
+		case !ok || all:
+		case len(pending) == maxFeedKeys: // a bulk import: forgetting all is cheaper
+			pending, all = nil, true
+		default:
 			pending = append(pending, key)
 		}
 	}
-	all := true // the first round: anything may have changed before LISTEN
 	for n := uint64(1); ; n++ {
 		done := round()
 		ping := pingPrefix + strconv.FormatUint(n, 10)
