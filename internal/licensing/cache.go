@@ -22,8 +22,8 @@ const (
 	// (it invalidates).
 	DefaultCacheTTL = 500 * time.Millisecond
 	// DefaultCacheSize bounds the memory the cache holds, in bytes, as
-	// estimated entry by entry (about 650 bytes for a license of one seat,
-	// a little over what the heap shows): about 50,000 licenses. With the
+	// estimated entry by entry (about 540 bytes for a license of one seat,
+	// a tenth over what the heap shows): about 60,000 licenses. With the
 	// garbage collector's default headroom (GOGC=100) the heap may grow to
 	// twice what is live, so this keeps a server's RSS near 128 MB.
 	DefaultCacheSize = 32 << 20
@@ -35,9 +35,7 @@ const (
 type cached struct {
 	found bool
 	lic   validLicense
-	// seats hold ID, MachineID, InstanceID, ActivatedAt and LastValidatedAt
-	// only.
-	seats []keybox.Activation
+	seats []validSeat
 	// loaded is when the read began, in nanoseconds on the cache's clock
 	// since the cache was made.
 	loaded int64
@@ -64,6 +62,12 @@ type validLicense struct {
 	requireMachine       bool
 }
 
+// validSeat is the part of a seat a validation reads.
+type validSeat struct {
+	id, machine, instance string
+	activated, validated  int64 // Unix milliseconds; validated is 0 when never
+}
+
 // newCached keeps of l and its seats what a validation reads.
 func newCached(l keybox.License, seats []keybox.Activation) *cached {
 	e := &cached{found: true, lapseAt: math.MaxInt64, lic: validLicense{
@@ -72,12 +76,14 @@ func newCached(l keybox.License, seats []keybox.Activation) *cached {
 		lease: l.LeaseSeconds, requireMachine: l.RequireMachineID,
 	}}
 	if len(seats) > 0 {
-		e.seats = make([]keybox.Activation, len(seats))
+		e.seats = make([]validSeat, len(seats))
 	}
 	lease := leaseOf(&l)
 	for i, a := range seats {
-		e.seats[i] = keybox.Activation{ID: a.ID, MachineID: a.MachineID, InstanceID: a.InstanceID,
-			ActivatedAt: a.ActivatedAt, LastValidatedAt: a.LastValidatedAt}
+		e.seats[i] = validSeat{id: a.ID, machine: a.MachineID, instance: a.InstanceID, activated: a.ActivatedAt.Millis()}
+		if !a.LastValidatedAt.IsZero() {
+			e.seats[i].validated = a.LastValidatedAt.Millis()
+		}
 		if lease > 0 {
 			e.lapseAt = min(e.lapseAt, heardStored(&a).Add(lease).UnixMilli())
 		}
@@ -93,11 +99,26 @@ func (e *cached) license() keybox.License {
 		Duration: e.lic.duration, LeaseSeconds: e.lic.lease, RequireMachineID: e.lic.requireMachine}
 }
 
+// activations appends the entry's seats to buf as the seat rules read
+// them; a buf on the caller's stack with room for them spares the heap.
+func (e *cached) activations(buf []keybox.Activation) []keybox.Activation {
+	for i := range e.seats {
+		a := &e.seats[i]
+		seat := keybox.Activation{ID: a.id, MachineID: a.machine, InstanceID: a.instance,
+			ActivatedAt: keybox.TimeFromMillis(a.activated)}
+		if a.validated != 0 {
+			seat.LastValidatedAt = keybox.TimeFromMillis(a.validated)
+		}
+		buf = append(buf, seat)
+	}
+	return buf
+}
+
 // Bytes an entry costs beyond its strings and seats: the entry itself, its
 // map slot (key header, pointer, bucket overhead) and its ring slot.
 const (
 	entryOverhead  = int64(unsafe.Sizeof(cached{})) + 48 + 8
-	seatSize       = int64(unsafe.Sizeof(keybox.Activation{}))
+	seatSize       = int64(unsafe.Sizeof(validSeat{}))
 	stringOverhead = 8 // allocation rounding, on average
 )
 
@@ -109,7 +130,7 @@ func (e *cached) estimateSize() int64 {
 	}
 	for i := range e.seats {
 		a := &e.seats[i]
-		n += seatSize + strBytes(a.ID) + strBytes(a.MachineID) + strBytes(a.InstanceID)
+		n += seatSize + strBytes(a.id) + strBytes(a.machine) + strBytes(a.instance)
 	}
 	return n
 }

@@ -319,7 +319,8 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 		return Verdict{}, errMachineRequired
 	}
 	now := s.clock()
-	v, seat := judge(&l, e.seats, c, now, s.leaseCheck(&l, now))
+	var buf [4]keybox.Activation
+	v, seat := judge(&l, e.activations(buf[:0]), c, now, s.leaseCheck(&l, now))
 	if v.Valid && len(asked) > 0 {
 		if missing := lacking(l.Entitlements, asked); len(missing) > 0 {
 			v = Verdict{Status: VerdictEntitlementsMissing, Message: "License lacks required entitlements", Missing: missing}
