@@ -52,6 +52,21 @@ type Store interface {
 	// LeaseSeconds before now. The lease sweep removes those seats.
 	LapsedLeases(ctx context.Context, now time.Time, limit int) ([]string, error)
 
+	// LicenseWithSeats returns the license with this key, whoever owns it,
+	// and its seats, oldest first, in one read: all a validation needs.
+	LicenseWithSeats(ctx context.Context, key string) (License, []Activation, error)
+	// WatchLicenses reports, until ctx ends, which licenses any server
+	// sharing the database creates, changes or deletes, their seats
+	// included (but not a seat's last-validated time, which only moves
+	// forward). It works in rounds: it calls round as a round begins, then
+	// passes what the round found to the function round returned, which
+	// means that every change committed before the round began has been
+	// reported. When it cannot tell which licenses changed (at first, after
+	// losing its connection, or having fallen behind) it reports all. While
+	// the database cannot be reached no round ends. It returns nil when ctx
+	// ends.
+	WatchLicenses(ctx context.Context, round func() LicenseChanges) error
+
 	// Ping checks that the database answers and its schema is current.
 	Ping(ctx context.Context) error
 
@@ -239,6 +254,10 @@ type Tx interface {
 	// DeleteAPITokens deletes every API token of the owner and returns how many.
 	DeleteAPITokens(ctx context.Context, ownerID string) (int, error)
 }
+
+// LicenseChanges ends one round of Store.WatchLicenses: the keys of the
+// licenses changed since the round before, or all when any may have.
+type LicenseChanges func(keys []string, all bool)
 
 // Page selects a window of a list. A zero Limit means every row.
 type Page struct {

@@ -36,6 +36,7 @@ type config struct {
 	dbMaxConns     int
 	eventRetention time.Duration // negative: for ever
 	webhookPrivate bool
+	cacheSize      int64 // bytes
 	signIn         signInConfig
 }
 
@@ -46,8 +47,8 @@ const defaultDatabaseURL = "sqlite://./keybox-data/keybox.db"
 type rawConfig struct {
 	port, addr, databaseURL, jwtSecret, secretKey, tokenTTL, signup, rateLimit,
 	trustedProxies, logFormat, logLevel, corsOrigins, debugAddr, metricsAddr, dbMaxConns string
-	eventRetention, webhookPrivate string
-	signIn                         signInRaw
+	eventRetention, webhookPrivate, cacheSize string
+	signIn                                    signInRaw
 }
 
 // loadConfig reads the environment and then the flags. Every invalid setting
@@ -103,6 +104,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 		dbMaxConns:     env("KEYBOX_DB_MAX_CONNS", strconv.Itoa(postgres.DefaultMaxConns)),
 		eventRetention: env("KEYBOX_EVENT_RETENTION", "365d"),
 		webhookPrivate: env("KEYBOX_WEBHOOK_ALLOW_PRIVATE", "false"),
+		cacheSize:      env("KEYBOX_CACHE_SIZE", formatSize(licensing.DefaultCacheSize)),
 		signIn:         readSignIn(env),
 	}
 	fs.StringVar(&raw.port, "port", raw.port, "listen port (PORT)")
@@ -121,6 +123,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) *rawConfig {
 	fs.StringVar(&raw.metricsAddr, "metrics-addr", raw.metricsAddr, "address of a separate listener for /metrics, e.g. 127.0.0.1:5001; the API's port then answers 404 for /metrics; on the API's port when empty (KEYBOX_METRICS_ADDR)")
 	fs.StringVar(&raw.dbMaxConns, "db-max-conns", raw.dbMaxConns, "most connections open to PostgreSQL at once (KEYBOX_DB_MAX_CONNS)")
 	fs.StringVar(&raw.eventRetention, "event-retention", raw.eventRetention, "how long events are kept: days such as 365d, a duration such as 720h, or forever (KEYBOX_EVENT_RETENTION)")
+	fs.StringVar(&raw.cacheSize, "cache-size", raw.cacheSize, "memory the validation cache may hold, such as 48MB or 1GB (KEYBOX_CACHE_SIZE)")
 	fs.StringVar(&raw.webhookPrivate, "webhook-allow-private", raw.webhookPrivate, "true lets webhooks reach loopback, private and link-local addresses (KEYBOX_WEBHOOK_ALLOW_PRIVATE)")
 	raw.signIn.flags(fs)
 	return &raw
@@ -224,6 +227,11 @@ func (raw rawConfig) check(serving bool) (config, error) {
 	} else {
 		c.webhookPrivate = v
 	}
+	if n, ok := parseSize(raw.cacheSize); ok && n >= minCacheSize && n <= maxCacheSize {
+		c.cacheSize = n
+	} else {
+		bad("KEYBOX_CACHE_SIZE: %q is not a size from 1MB to 64GB, such as 48MB", raw.cacheSize)
+	}
 	c.signIn = raw.signIn.check(bad)
 	return c, errors.Join(errs...)
 }
@@ -243,6 +251,46 @@ func parseRetention(s string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(s)
 	return d, err == nil && d > 0
+}
+
+// Bounds of KEYBOX_CACHE_SIZE.
+const (
+	minCacheSize = 1 << 20
+	maxCacheSize = 64 << 30
+)
+
+// sizeUnits are the units of a size, in powers of 1024 (as memory is counted).
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
+
+// parseSize reads a size in bytes: a whole number with one of sizeUnits,
+// or none for bytes.
+func parseSize(s string) (int64, bool) {
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(n), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > maxCacheSize {
+		return 0, false
+	}
+	return n * mult, true
+}
+
+// formatSize writes a size in the largest unit that divides it.
+func formatSize(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "GB"
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MB"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // maxDBConns bounds KEYBOX_DB_MAX_CONNS, to catch a typo before PostgreSQL does.

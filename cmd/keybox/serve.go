@@ -69,6 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		FingerprintSecret: secretKey,
 		Webhooks:          webhook.Policy{AllowPrivate: cfg.webhookPrivate},
 		EventRetention:    cfg.eventRetention,
+		CacheSize:         cfg.cacheSize,
 	})
 	if err != nil {
 		return err
@@ -126,6 +127,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var work sync.WaitGroup
 	work.Go(func() { svc.RunSweeper(workCtx, licensing.SweepInterval) })
 	work.Go(func() { svc.RunFlusher(workCtx, licensing.DefaultFlushInterval) })
+	// Changes made through other servers are forgotten as they commit, so
+	// that the validation cache may keep what has not changed.
+	work.Go(func() { svc.WatchChanges(workCtx) })
 	// Webhook deliveries run apart from requests, a few at a time.
 	deliveries := &webhook.Worker{Source: svc, Sender: webhook.NewSender(webhook.Policy{AllowPrivate: cfg.webhookPrivate}),
 		Wake: svc.DeliveryWake(), Log: log}

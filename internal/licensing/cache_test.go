@@ -3,6 +3,7 @@ package licensing
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,10 +30,10 @@ func (c *fakeClock) add(d time.Duration) {
 }
 
 // testCache returns a cache of size keys on a clock the test moves.
-func testCache(ttl time.Duration, size int) (*licenseCache, *fakeClock) {
+func testCache(ttl time.Duration, size int64) (*licenseCache, *fakeClock) {
 	clk := &fakeClock{t: testNow}
 	c := newLicenseCache(ttl, size)
-	c.now = clk.now
+	c.setClock(clk.now)
 	return c, clk
 }
 
@@ -50,7 +51,7 @@ func (r *reads) fetch(_ context.Context, key string) (*cached, error) {
 		r.n = make(map[string]int)
 	}
 	r.n[key]++
-	return &cached{found: true, license: keybox.License{Key: key, ID: fmt.Sprintf("%s#%d", key, r.n[key])}}, nil
+	return newCached(keybox.License{Key: key, ID: fmt.Sprintf("%s#%d", key, r.n[key])}, nil), nil
 }
 
 func (r *reads) count(key string) int {
@@ -66,7 +67,7 @@ func read(t *testing.T, c *licenseCache, key string, fetch func(context.Context,
 	if err != nil {
 		t.Fatalf("get %s: %v", key, err)
 	}
-	return e.license.ID
+	return e.lic.id
 }
 
 // TestCacheTTL: an entry is served until the TTL has passed since its read
@@ -74,7 +75,7 @@ func read(t *testing.T, c *licenseCache, key string, fetch func(context.Context,
 // change made elsewhere goes unseen), then read again.
 func TestCacheTTL(t *testing.T) {
 	const ttl = 500 * time.Millisecond
-	c, clk := testCache(ttl, 100)
+	c, clk := testCache(ttl, 1<<20)
 	var r reads
 	slow := func(ctx context.Context, key string) (*cached, error) {
 		clk.add(200 * time.Millisecond) // the read takes a while
@@ -103,7 +104,7 @@ func TestCacheTTL(t *testing.T) {
 // TestCacheNotFoundIsCached: an unknown key is remembered like a known one,
 // so a client hammering a wrong key costs one read per TTL.
 func TestCacheNotFoundIsCached(t *testing.T) {
-	c, _ := testCache(time.Second, 100)
+	c, _ := testCache(time.Second, 1<<20)
 	n := 0
 	missing := func(context.Context, string) (*cached, error) { n++; return &cached{}, nil }
 	for range 3 {
@@ -120,7 +121,7 @@ func TestCacheNotFoundIsCached(t *testing.T) {
 // TestCacheErrorIsNotCached: a failed read is answered to its callers but
 // not remembered; the next get reads again.
 func TestCacheErrorIsNotCached(t *testing.T) {
-	c, _ := testCache(time.Second, 100)
+	c, _ := testCache(time.Second, 1<<20)
 	n := 0
 	failing := func(context.Context, string) (*cached, error) { n++; return nil, fmt.Errorf("database down") }
 	for i := range 2 {
@@ -145,60 +146,87 @@ func sameShard(c *licenseCache, n int) []string {
 	return keys
 }
 
-// TestCacheEvictsStaleFirst: a full shard makes room by dropping what is
-// past its TTL before anything still fresh.
-func TestCacheEvictsStaleFirst(t *testing.T) {
-	const ttl = time.Second
-	c, clk := testCache(ttl, 2*cacheShards) // two keys a shard
+// TestCacheClockEviction: a full shard makes room by dropping an entry not
+// used since the clock hand last passed, before one that was.
+func TestCacheClockEviction(t *testing.T) {
+	c, _ := testCache(time.Hour, 1<<20)
 	var r reads
 	k := sameShard(c, 4)
-	read(t, c, k[0], r.fetch)
-	clk.add(ttl) // k[0] is stale from now on
-	read(t, c, k[1], r.fetch)
-	read(t, c, k[2], r.fetch) // full: k[0] goes, k[1] stays
-	sh := c.shard(k[0])
-	if n := len(sh.entries); n != 2 {
-		t.Fatalf("shard holds %d entries, want 2", n)
+	e, _ := r.fetch(context.Background(), k[0])
+	e.key = k[0]
+	c.budget = 3 * e.estimateSize() // three entries a shard (the keys are as long)
+	r = reads{}
+	for _, key := range k[:3] {
+		read(t, c, key, r.fetch)
 	}
+	sh := c.shard(k[0])
+	for _, e := range sh.entries {
+		e.ref.Store(false) // as if the hand had passed them all
+	}
+	read(t, c, k[1], r.fetch) // a hit: k[1] is used
+	read(t, c, k[3], r.fetch) // full: k[0], unused and first, goes
 	if _, ok := sh.entries[k[0]]; ok {
-		t.Fatal("the stale entry was kept over a fresh one")
+		t.Fatalf("%s, unused, was kept", k[0])
 	}
 	if got := read(t, c, k[1], r.fetch); got != k[1]+"#1" {
 		t.Fatalf("%s: got %s, want it still cached", k[1], got)
-	}
-	read(t, c, k[3], r.fetch) // full of fresh entries: one of them goes
-	if n := len(sh.entries); n != 2 {
-		t.Fatalf("shard holds %d entries, want 2", n)
 	}
 	if got := read(t, c, k[3], r.fetch); got != k[3]+"#1" {
 		t.Fatalf("%s: got %s, want the newest entry kept", k[3], got)
 	}
 }
 
-// TestCacheSizeBound: however many keys are read, the cache never holds
-// more than its size.
+// TestCacheSizeBound: however many keys are read, and however large their
+// entries, the bytes held never exceed the cache's size, and the count
+// matches what the shards hold.
 func TestCacheSizeBound(t *testing.T) {
-	const size = 100
+	const size = 64 << 10
 	c, clk := testCache(time.Hour, size)
-	var r reads
-	for i := range 5000 {
-		read(t, c, fmt.Sprintf("KB-%d", i), r.fetch)
+	big := func(_ context.Context, key string) (*cached, error) {
+		seats := make([]keybox.Activation, len(key)%5)
+		for i := range seats {
+			seats[i] = keybox.Activation{ID: fmt.Sprintf("%s-seat-%d", key, i), MachineID: strings.Repeat("m", 64)}
+		}
+		ents := []string{"export", "pro", strings.Repeat("x", len(key)*3)}
+		return newCached(keybox.License{ID: "id-" + key, OwnerID: "owner", Entitlements: ents}, seats), nil
+	}
+	for i := range 20_000 {
+		if _, err := c.get(context.Background(), fmt.Sprintf("KB-%d", i), big); err != nil {
+			t.Fatal(err)
+		}
 		if i%1000 == 0 {
 			clk.add(time.Minute) // fresh and stale entries mixed
 		}
+		if got := c.bytes(); got > size {
+			t.Fatalf("after %d keys the cache holds %d bytes, more than its %d", i+1, got, size)
+		}
 	}
-	total := 0
+	entries, bytes := 0, int64(0)
 	for i := range c.shards {
-		total += len(c.shards[i].entries)
+		sh := &c.shards[i]
+		entries += len(sh.entries)
+		for _, e := range sh.entries {
+			bytes += e.size
+		}
 	}
-	if total > size || total == 0 {
-		t.Fatalf("cache holds %d entries, want 1..%d", total, size)
+	if entries == 0 || bytes != c.bytes() {
+		t.Fatalf("cache holds %d entries of %d bytes, counted %d", entries, bytes, c.bytes())
+	}
+}
+
+// TestCacheEntrySize: the estimate of an entry counts what it holds.
+func TestCacheEntrySize(t *testing.T) {
+	small := newCached(keybox.License{ID: "L1"}, nil)
+	seat := keybox.Activation{ID: "A1", MachineID: strings.Repeat("m", 64)}
+	withSeats := newCached(keybox.License{ID: "L1"}, []keybox.Activation{seat, seat})
+	if s, w := small.estimateSize(), withSeats.estimateSize(); w < s+2*(seatSize+64) {
+		t.Fatalf("an entry with two seats is estimated at %d bytes, one without at %d", w, s)
 	}
 }
 
 // TestCacheForget: forget drops the keys it names, or all of them.
 func TestCacheForget(t *testing.T) {
-	c, _ := testCache(time.Hour, 100)
+	c, _ := testCache(time.Hour, 1<<20)
 	var r reads
 	for _, k := range []string{"A", "B", "C"} {
 		read(t, c, k, r.fetch)
@@ -231,7 +259,7 @@ func newBlockedRead(answer string) *blockedRead {
 func (b *blockedRead) fetch(context.Context, string) (*cached, error) {
 	close(b.started)
 	<-b.release
-	return &cached{found: true, license: keybox.License{ID: b.answer}}, nil
+	return newCached(keybox.License{ID: b.answer}, nil), nil
 }
 
 // wait fails the test if ch does not close: a safety net against a hang,
@@ -259,7 +287,7 @@ func TestCacheForgetWhileLoading(t *testing.T) {
 		{"forget everything", func(c *licenseCache) { c.forget() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := testCache(time.Hour, 100)
+			c, _ := testCache(time.Hour, 1<<20)
 			before := newBlockedRead("before the change")
 			first := make(chan string, 1)
 			go func() {
@@ -268,7 +296,7 @@ func TestCacheForgetWhileLoading(t *testing.T) {
 					first <- err.Error()
 					return
 				}
-				first <- e.license.ID
+				first <- e.lic.id
 			}()
 			wait(t, before.started, "the first read")
 
@@ -284,7 +312,7 @@ func TestCacheForgetWhileLoading(t *testing.T) {
 					after <- err.Error()
 					return
 				}
-				after <- e.license.ID
+				after <- e.lic.id
 			}()
 			var got string
 			select {
@@ -315,7 +343,7 @@ func TestCacheForgetWhileLoading(t *testing.T) {
 // TestCacheForgetWhileLoadingNothingWaits: with no request after the
 // forget, the old read's answer is still not stored.
 func TestCacheForgetWhileLoadingNothingWaits(t *testing.T) {
-	c, _ := testCache(time.Hour, 100)
+	c, _ := testCache(time.Hour, 1<<20)
 	before := newBlockedRead("before the change")
 	done := make(chan struct{})
 	go func() {
@@ -334,7 +362,7 @@ func TestCacheForgetWhileLoadingNothingWaits(t *testing.T) {
 
 // TestCacheSharesOneRead: concurrent misses on a key wait for one read.
 func TestCacheSharesOneRead(t *testing.T) {
-	c, _ := testCache(time.Hour, 100)
+	c, _ := testCache(time.Hour, 1<<20)
 	b := newBlockedRead("shared")
 	var calls sync.WaitGroup
 	answers := make(chan string, 8)
@@ -344,7 +372,7 @@ func TestCacheSharesOneRead(t *testing.T) {
 			answers <- err.Error()
 			return
 		}
-		answers <- e.license.ID
+		answers <- e.lic.id
 	}
 	calls.Go(leader)
 	wait(t, b.started, "the first read")
@@ -361,5 +389,71 @@ func TestCacheSharesOneRead(t *testing.T) {
 		if got != "shared" {
 			t.Fatalf("got %q, want the shared read's answer", got)
 		}
+	}
+}
+
+// TestCacheFeed: an entry is served past its TTL while the change feed's
+// last round began within the TTL; a key the feed reports is read again;
+// when rounds stop ending (the feed lost its connection) entries fall back
+// to the TTL; a round that reports all forgets everything.
+func TestCacheFeed(t *testing.T) {
+	const ttl = 500 * time.Millisecond
+	c, clk := testCache(ttl, 1<<20)
+	var r reads
+	read(t, c, "K", r.fetch)
+	read(t, c, "L", r.fetch)
+	clk.add(time.Hour)
+	c.round()(nil, false)
+	if got := read(t, c, "K", r.fetch); got != "K#1" {
+		t.Fatalf("an hour on, the feed vouching: got %s, want K#1 from memory", got)
+	}
+	c.round()([]string{"K"}, false)
+	if got := read(t, c, "K", r.fetch); got != "K#2" {
+		t.Fatalf("after the feed reported K: got %s, want a new read", got)
+	}
+	if got := read(t, c, "L", r.fetch); got != "L#1" {
+		t.Fatalf("L, not reported: got %s, want L#1 from memory", got)
+	}
+	// A round that began before the clock moved vouches for its start only.
+	end := c.round()
+	clk.add(ttl)
+	end(nil, false)
+	if got := read(t, c, "L", r.fetch); got != "L#2" {
+		t.Fatalf("no round begun within the TTL: got %s, want a new read", got)
+	}
+	clk.add(ttl - time.Nanosecond)
+	if got := read(t, c, "L", r.fetch); got != "L#2" {
+		t.Fatalf("within the TTL of its read: got %s, want L#2 from memory", got)
+	}
+	c.round()(nil, true)
+	if got := read(t, c, "L", r.fetch); got != "L#3" {
+		t.Fatalf("after a round that reported all: got %s, want a new read", got)
+	}
+}
+
+// TestCacheFeedLease: the feed does not report the last-validated times
+// other servers write, so an entry whose first seat lapses, as read, is
+// read again once past its TTL, however recent the feed's round.
+func TestCacheFeedLease(t *testing.T) {
+	const ttl = 500 * time.Millisecond
+	c, clk := testCache(ttl, 1<<20)
+	wall := &fakeClock{t: testNow}
+	c.wall = wall.now
+	n := 0
+	leased := func(context.Context, string) (*cached, error) {
+		n++
+		seat := keybox.Activation{ID: "A", MachineID: "m", ActivatedAt: keybox.NewTime(testNow)}
+		return newCached(keybox.License{ID: fmt.Sprint(n), LeaseSeconds: 60}, []keybox.Activation{seat}), nil
+	}
+	read(t, c, "K", leased)
+	clk.add(time.Hour)
+	c.round()(nil, false)
+	wall.add(time.Minute - time.Millisecond)
+	if got := read(t, c, "K", leased); got != "1" {
+		t.Fatalf("before the seat lapses as read: got read %s, want 1 from memory", got)
+	}
+	wall.add(time.Millisecond)
+	if got := read(t, c, "K", leased); got != "2" {
+		t.Fatalf("once the seat lapses as read: got read %s, want a new read", got)
 	}
 }

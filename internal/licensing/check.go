@@ -314,17 +314,19 @@ func (s *Service) Validate(ctx context.Context, c Check) (Verdict, error) {
 	if !e.found {
 		return Verdict{Status: VerdictInvalid, Message: msgKeyUnknown}, nil
 	}
-	if machineMissing(e.license, c) {
+	l := e.license()
+	if machineMissing(l, c) {
 		return Verdict{}, errMachineRequired
 	}
 	now := s.clock()
-	v, seat := judge(e, c, now, s.leaseCheck(&e.license, now))
+	var buf [4]keybox.Activation
+	v, seat := judge(&l, e.activations(buf[:0]), c, now, s.leaseCheck(&l, now))
 	if v.Valid && len(asked) > 0 {
-		if missing := lacking(e.license.Entitlements, asked); len(missing) > 0 {
+		if missing := lacking(l.Entitlements, asked); len(missing) > 0 {
 			v = Verdict{Status: VerdictEntitlementsMissing, Message: "License lacks required entitlements", Missing: missing}
 		}
 	}
-	s.counts.add(e.license.ID, e.license.OwnerID, seat, now)
+	s.counts.add(l.ID, l.OwnerID, seat, now)
 	return v, nil
 }
 
@@ -343,8 +345,7 @@ func lacking(held, asked []string) []string {
 // whether the sender holds a seat, a lapsed seat (by lc) holding none. It
 // returns the seat that answered for a valid check, whose lease the
 // validation renews.
-func judge(e *cached, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
-	l := &e.license
+func judge(l *keybox.License, seats []keybox.Activation, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
 	if !sameProduct(string(l.ProductName), c.ProductName) {
 		return Verdict{Status: VerdictInvalid, Message: "License key is not valid for this product"}, ""
 	}
@@ -356,7 +357,7 @@ func judge(e *cached, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
 	case keybox.StatusExpired:
 		return Verdict{Status: VerdictExpired, Message: "License has expired", ExpiresAt: l.ExpiresAt.Time}, ""
 	}
-	i, closest := findSeat(e.seats, c, lc)
+	i, closest := findSeat(seats, c, lc)
 	switch {
 	case i < 0 && closest == otherInstance:
 		return Verdict{Status: VerdictInstanceMismatch, Message: "License is not valid for this instance"}, ""
@@ -367,5 +368,5 @@ func judge(e *cached, c Check, now time.Time, lc leaseCheck) (Verdict, string) {
 	if lease := leaseOf(l); lease > 0 {
 		v.LeaseExpiresAt = now.Add(lease)
 	}
-	return v, e.seats[i].ID
+	return v, seats[i].ID
 }

@@ -150,7 +150,8 @@ func (s *Service) Heartbeat(ctx context.Context, c Check) (Heartbeat, error) {
 	if !e.found {
 		return Heartbeat{}, errLicenseNotFound
 	}
-	l := &e.license
+	lic := e.license()
+	l := &lic
 	if machineMissing(*l, c) {
 		return Heartbeat{}, errMachineRequired
 	}
@@ -166,11 +167,13 @@ func (s *Service) Heartbeat(ctx context.Context, c Check) (Heartbeat, error) {
 	if !sameProduct(string(l.ProductName), c.ProductName) {
 		return Heartbeat{}, errWrongProduct
 	}
-	i, _ := findSeat(e.seats, c, s.leaseCheck(l, now))
+	var buf [4]keybox.Activation
+	seats := e.activations(buf[:0])
+	i, _ := findSeat(seats, c, s.leaseCheck(l, now))
 	if i < 0 {
 		return Heartbeat{}, errNotOnThisDevice
 	}
-	s.counts.see(l.ID, e.seats[i].ID, now)
+	s.counts.see(l.ID, seats[i].ID, now)
 	var out Heartbeat
 	if lease := leaseOf(l); lease > 0 {
 		out.LeaseExpiresAt = now.Add(lease)

@@ -83,6 +83,7 @@ func (s *Service) CreateProjectWithLicense(ctx context.Context, owner keybox.Use
 	if err != nil {
 		return keybox.Project{}, keybox.License{}, err
 	}
+	s.licensesChanged(l.Key) // a key looked up before may be remembered as unknown
 	return p, l, nil
 }
 

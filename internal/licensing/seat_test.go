@@ -109,18 +109,18 @@ func TestJudgeSeats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, seat := judge(&cached{found: true, license: active, seats: seats}, tc.sent, testNow, leaseCheck{})
+			v, seat := judge(&active, seats, tc.sent, testNow, leaseCheck{})
 			if v.Status != tc.wantStatus || seat != tc.wantSeat || v.Valid != (tc.wantStatus == VerdictActive) {
 				t.Fatalf("got %+v on seat %q, want %s on seat %q", v, seat, tc.wantStatus, tc.wantSeat)
 			}
 		})
 	}
 	// Without the id-less seats, a request without a machine id has no seat.
-	v, _ := judge(&cached{found: true, license: active, seats: seats[1:2]}, Check{InstanceID: "i1"}, testNow, leaseCheck{})
+	v, _ := judge(&active, seats[1:2], Check{InstanceID: "i1"}, testNow, leaseCheck{})
 	if v.Status != VerdictMachineMismatch {
 		t.Fatalf("instance of a machine's seat, sent without the machine: got %s, want %s", v.Status, VerdictMachineMismatch)
 	}
-	v, _ = judge(&cached{found: true, license: active, seats: seats[2:]}, Check{InstanceID: "i2"}, testNow, leaseCheck{})
+	v, _ = judge(&active, seats[2:], Check{InstanceID: "i2"}, testNow, leaseCheck{})
 	if v.Status != VerdictInstanceMismatch {
 		t.Fatalf("another instance without machine ids: got %s, want %s", v.Status, VerdictInstanceMismatch)
 	}

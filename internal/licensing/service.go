@@ -32,8 +32,9 @@ type Config struct {
 	// CacheTTL bounds how long /validate may answer from memory a license
 	// that another server could have changed (DefaultCacheTTL when 0).
 	CacheTTL time.Duration
-	// CacheSize bounds the keys /validate holds in memory (DefaultCacheSize when 0).
-	CacheSize int
+	// CacheSize bounds the memory, in bytes, the licenses /validate holds
+	// take (DefaultCacheSize when 0).
+	CacheSize int64
 	// CacheClock is the clock of the cache's TTL (time.Now when nil), apart
 	// from Now so that a test can age the cache without moving the dates.
 	CacheClock func() time.Time
@@ -117,8 +118,9 @@ func New(cfg Config) (*Service, error) {
 		s.clock = time.Now
 	}
 	if cfg.CacheClock != nil {
-		s.cache.now = cfg.CacheClock
+		s.cache.setClock(cfg.CacheClock)
 	}
+	s.cache.wall = s.clock
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -60,7 +60,9 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Sto
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s, err := sqlstore.New(ctx, db, db, Dialect(), Migrations(), opts)
+	d := Dialect()
+	d.WatchLicenses = watchLicenses(cfg)
+	s, err := sqlstore.New(ctx, db, db, d, Migrations(), opts)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -29,6 +29,13 @@ func (s brokenKeyStore) License(ctx context.Context, key string) (keybox.License
 	return s.Store.License(ctx, key)
 }
 
+func (s brokenKeyStore) LicenseWithSeats(ctx context.Context, key string) (keybox.License, []keybox.Activation, error) {
+	if key == s.key {
+		return keybox.License{}, nil, errors.New("database on fire")
+	}
+	return s.Store.LicenseWithSeats(ctx, key)
+}
+
 // TestKeysNeverInInfoLogs: whoever reads the logs at info level (an
 // operator, a log shipper, whoever steals them) finds no license key:
 // neither in paths that carry one, nor in failures of the management or

@@ -2,12 +2,17 @@ package server_test
 
 import (
 	"context"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/keyboxhq/keybox"
 	"github.com/keyboxhq/keybox/internal/postgres"
 	"github.com/keyboxhq/keybox/internal/servertest"
+	"github.com/keyboxhq/keybox/internal/sqlite"
 	"github.com/keyboxhq/keybox/internal/sqlstore"
 	"github.com/keyboxhq/keybox/internal/storetest"
 )
@@ -104,5 +109,89 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestReplicaServesHotUntilChanged: with the change feed running, a server
+// keeps answering a license from memory long past the cache's TTL while it
+// is unchanged, yet a revoke (and a restore) through another server sharing
+// the database is answered at once. B's cache clock stands still after it
+// has moved well past the TTL: only the feed can make B read the license
+// again. Each engine's servers share one database (two stores on one
+// SQLite file stand for two processes).
+func TestReplicaServesHotUntilChanged(t *testing.T) {
+	for _, eng := range []struct {
+		name string
+		open func(t *testing.T) func() keybox.Store
+	}{
+		{"sqlite", func(t *testing.T) func() keybox.Store {
+			path := filepath.Join(t.TempDir(), "keybox.db")
+			return func() keybox.Store {
+				s, err := sqlite.Open(context.Background(), path, sqlstore.Options{Migrate: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+		}},
+		{"postgres", func(t *testing.T) func() keybox.Store {
+			url := storetest.PostgresURL(t)
+			return func() keybox.Store {
+				s, err := postgres.Open(context.Background(), url, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+		}},
+	} {
+		t.Run(eng.name, func(t *testing.T) {
+			open := eng.open(t)
+			cacheClock := servertest.NewClock()
+			a := newEnv(t, open())
+			b := newEnv(t, open(), func(o *servertest.Options) { o.CacheClock = cacheClock.Now; o.Replica = 1 })
+			ctx, cancel := context.WithCancel(context.Background())
+			var feeds sync.WaitGroup
+			t.Cleanup(func() { cancel(); feeds.Wait() })
+			feeds.Go(func() { a.svc.WatchChanges(ctx) })
+			feeds.Go(func() { b.svc.WatchChanges(ctx) })
+
+			token, key := a.newKey("ada@example.com")
+			a.do("POST", "/validate/activate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "")
+			validateOnB := func() (status string, reads int64) {
+				before := b.store.Stats().Queries
+				status = b.do("POST", "/validate", "", map[string]any{"key": key, "machineId": "m"}).want(t, 200, "").str("status")
+				return status, b.store.Stats().Queries - before
+			}
+			// until asks B until it answers want, for as long as a hang
+			// takes to be told from a slow machine; it returns the reads
+			// B made for its last answer.
+			until := func(what, want string, hot bool) {
+				t.Helper()
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					got, reads := validateOnB()
+					if got == want && (!hot || reads == 0) {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: B still answers %s (%d reads), want %s", what, got, reads, want)
+					}
+					runtime.Gosched()
+				}
+			}
+			until("before any change", "active", false)
+			// Far past the TTL, B answers from memory once its feed has
+			// vouched for what it holds.
+			cacheClock.Add(time.Hour)
+			until("an hour on, unchanged", "active", true)
+			for _, step := range []struct{ change, want string }{{"revoke", "revoked"}, {"restore", "active"}} {
+				a.do("PATCH", "/license/revoke/"+key, token, nil).want(t, 200, "") // a toggle
+				until("after the "+step.change+" through A", step.want, false)
+				until("after the "+step.change+", again", step.want, true)
+			}
+		})
 	}
 }

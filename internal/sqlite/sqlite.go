@@ -67,6 +67,14 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The readers read pages with a system call each. A memory map
+	// (mmap_size) doubled the point reads a second of /validate's misses
+	// (100,000 licenses, 4 readers: 13–19k reads/s without, 29–37k with
+	// 256 MB), and a larger page cache per connection did not help; but
+	// the mapped pages a server touches count in its RSS, up to the map's
+	// size, on top of the validation cache that KEYBOX_CACHE_SIZE bounds.
+	// With the cache keeping unchanged licenses, misses are first reads,
+	// so the map is left off.
 	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		_ = write.Close()

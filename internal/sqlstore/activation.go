@@ -24,6 +24,32 @@ func scanActivation(sc scanner) (keybox.Activation, error) {
 	return a, err
 }
 
+// nullActivation scans activationColumns from an outer join, where a
+// license without seats has NULL in each.
+type nullActivation struct {
+	id, licenseID, machine, instance, product sql.NullString
+	activated, seen, created, updated         sql.NullInt64
+}
+
+func (n *nullActivation) dest() []any {
+	return []any{&n.id, &n.licenseID, &n.machine, &n.instance, &n.product, &n.activated, &n.seen, &n.created, &n.updated}
+}
+
+// activation returns the seat scanned, and false when there was none.
+func (n *nullActivation) activation() (keybox.Activation, bool) {
+	if !n.id.Valid {
+		return keybox.Activation{}, false
+	}
+	a := keybox.Activation{ID: n.id.String, LicenseID: n.licenseID.String, MachineID: n.machine.String,
+		InstanceID: n.instance.String, ProductName: n.product.String,
+		ActivatedAt: keybox.TimeFromMillis(n.activated.Int64),
+		CreatedAt:   keybox.TimeFromMillis(n.created.Int64), UpdatedAt: keybox.TimeFromMillis(n.updated.Int64)}
+	if n.seen.Valid {
+		a.LastValidatedAt = keybox.TimeFromMillis(n.seen.Int64)
+	}
+	return a, true
+}
+
 func (q queries) Activations(ctx context.Context, licenseID string) ([]keybox.Activation, error) {
 	rows, err := q.query(ctx, `SELECT `+activationColumns+` FROM activations WHERE license_id = $1 ORDER BY created_at, id`, licenseID)
 	list, err := collect(rows, err, scanActivation)

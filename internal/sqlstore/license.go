@@ -18,24 +18,39 @@ const licenseColumns = `id, license_key, owner_id, client_id, project_id, durati
 
 func scanLicense(sc scanner) (keybox.License, error) {
 	var l keybox.License
-	var issued, expires, created, updated int64
-	var activated sql.NullInt64
-	var services, machine, instance, product, entitlements, metadata string
-	err := sc.Scan(&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &issued, &expires,
-		&l.Status, &services, &l.MaxMachines, &machine, &instance, &product, &activated, &created, &updated,
-		&l.RequireMachineID, &l.LeaseSeconds, &entitlements, &metadata)
-	l.Entitlements = splitList(entitlements)
-	if metadata != "{}" {
-		l.Metadata = json.RawMessage(metadata)
-	}
-	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(issued), keybox.TimeFromMillis(expires)
-	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(created), keybox.TimeFromMillis(updated)
-	if activated.Valid {
-		l.ActivatedAt = keybox.TimeFromMillis(activated.Int64)
-	}
-	l.MachineID, l.InstanceID, l.ProductName = keybox.NullString(machine), keybox.NullString(instance), keybox.NullString(product)
-	l.Services = splitServices(services)
+	var r licenseRow
+	err := sc.Scan(r.dest(&l)...)
+	r.finish(&l)
 	return l, err
+}
+
+// licenseRow holds the columns of a license that need converting.
+type licenseRow struct {
+	issued, expires, created, updated                            int64
+	activated                                                    sql.NullInt64
+	services, machine, instance, product, entitlements, metadata string
+}
+
+// dest returns the scan destinations of licenseColumns, in order.
+func (r *licenseRow) dest(l *keybox.License) []any {
+	return []any{&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &r.issued, &r.expires,
+		&l.Status, &r.services, &l.MaxMachines, &r.machine, &r.instance, &r.product, &r.activated, &r.created, &r.updated,
+		&l.RequireMachineID, &l.LeaseSeconds, &r.entitlements, &r.metadata}
+}
+
+// finish converts what was scanned into l.
+func (r *licenseRow) finish(l *keybox.License) {
+	l.Entitlements = splitList(r.entitlements)
+	if r.metadata != "{}" {
+		l.Metadata = json.RawMessage(r.metadata)
+	}
+	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(r.issued), keybox.TimeFromMillis(r.expires)
+	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(r.created), keybox.TimeFromMillis(r.updated)
+	if r.activated.Valid {
+		l.ActivatedAt = keybox.TimeFromMillis(r.activated.Int64)
+	}
+	l.MachineID, l.InstanceID, l.ProductName = keybox.NullString(r.machine), keybox.NullString(r.instance), keybox.NullString(r.product)
+	l.Services = splitServices(r.services)
 }
 
 func splitServices(s string) []keybox.Service {
@@ -223,4 +238,43 @@ func (s *Store) LapsedLeases(ctx context.Context, now time.Time, limit int) ([]s
 		return nil, fmt.Errorf("lapsed leases: %w", err)
 	}
 	return keys, nil
+}
+
+// licenseWithSeatsQuery reads a license and its seats in one statement: one
+// row per seat, or one row of NULL seat columns for a license without any.
+var licenseWithSeatsQuery = `SELECT l.` + strings.Join(strings.Fields(strings.ReplaceAll(licenseColumns, ",", " ")), ", l.") +
+	`, a.` + strings.ReplaceAll(activationColumns, ", ", ", a.") + `
+	FROM licenses l LEFT JOIN activations a ON a.license_id = l.id
+	WHERE l.license_key = $1 ORDER BY a.created_at, a.id`
+
+// LicenseWithSeats reads a license and its seats in one query.
+func (s *Store) LicenseWithSeats(ctx context.Context, key string) (keybox.License, []keybox.Activation, error) {
+	rows, err := s.query(ctx, licenseWithSeatsQuery, key)
+	if err != nil {
+		return keybox.License{}, nil, fmt.Errorf("license with seats: %w", err)
+	}
+	defer rows.Close()
+	var l keybox.License
+	seats := []keybox.Activation{}
+	found := false
+	for rows.Next() {
+		var seat nullActivation
+		var lr licenseRow
+		dest := append(lr.dest(&l), seat.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return keybox.License{}, nil, fmt.Errorf("license with seats: %w", err)
+		}
+		lr.finish(&l)
+		found = true
+		if a, ok := seat.activation(); ok {
+			seats = append(seats, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return keybox.License{}, nil, fmt.Errorf("license with seats: %w", err)
+	}
+	if !found {
+		return keybox.License{}, nil, fmt.Errorf("license: %w", keybox.ErrNotFound)
+	}
+	return l, seats, nil
 }

@@ -37,6 +37,10 @@ type Dialect struct {
 	// its own savepoint (see groupcommit.go): for an engine with one writer,
 	// whose commits would otherwise wait for the disk one by one.
 	GroupCommit bool
+	// WatchLicenses is the engine's change feed (keybox.Store.WatchLicenses);
+	// nil polls the license_changes table, which suits an engine whose
+	// writers commit one at a time, in the order of its sequence.
+	WatchLicenses func(ctx context.Context, round func() keybox.LicenseChanges) error
 }
 
 // Store is keybox.Store over database/sql.

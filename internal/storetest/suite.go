@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"DeliveryRequeue", testDeliveryRequeue},
 		{"DeliveriesClaimLimit", testDeliveriesClaimLimit},
 		{"APITokens", testAPITokens},
+		{"LicenseWithSeats", testLicenseWithSeats},
+		{"WatchLicenses", testWatchLicenses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
