@@ -33,7 +33,7 @@ func (s *Service) Dashboard(ctx context.Context, owner keybox.User, clientID str
 	wg.Go(func() {
 		seats, errSeats = s.store.ActivationsOf(ctx, keybox.ActivationFilter{OwnerID: owner.ID, ClientID: clientID})
 	})
-	licenses, _, errLicenses := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: clientID, Now: now})
+	licenses, errLicenses := s.store.DashboardLicenses(ctx, owner.ID, clientID)
 	wg.Wait()
 	switch {
 	case errClients != nil:
@@ -75,7 +75,9 @@ func tree(clients []keybox.Client, projects []keybox.Project, licenses []keybox.
 	next := append([]int(nil), ends[:len(projects)]...)
 	for i := range licenses {
 		if at, ok := projectAt[licenses[i].ProjectID]; ok {
-			placed[next[at]] = present(licenses[i], now)
+			l := &placed[next[at]]
+			*l = licenses[i]
+			l.Status = statusAt(*l, now)
 			next[at]++
 		}
 	}

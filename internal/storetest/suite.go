@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"DeliveryRequeue", testDeliveryRequeue},
 		{"DeliveriesClaimLimit", testDeliveriesClaimLimit},
 		{"APITokens", testAPITokens},
+		{"DashboardLicenses", testDashboardLicenses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
