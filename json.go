@@ -73,9 +73,9 @@ func (l License) AppendJSON(b []byte) []byte {
 	b = append(b, `,"duration":`...)
 	b = strconv.AppendInt(b, int64(l.Duration), 10)
 	b = append(b, `,"issuedAt":`...)
-	b = l.IssuedAt.AppendJSON(b)
+	b = appendTime(b, l.IssuedAt)
 	b = append(b, `,"expiresAt":`...)
-	b = l.ExpiresAt.AppendJSON(b)
+	b = appendTime(b, l.ExpiresAt)
 	b = append(b, `,"status":`...)
 	b = AppendString(b, string(l.Status))
 	b = append(b, `,"services":[`...)
@@ -100,7 +100,7 @@ func (l License) AppendJSON(b []byte) []byte {
 	b = append(b, `,"productName":`...)
 	b = l.ProductName.AppendJSON(b)
 	b = append(b, `,"activatedAt":`...)
-	b = l.ActivatedAt.AppendJSON(b)
+	b = appendTime(b, l.ActivatedAt)
 	b = appendStampsOpen(b, l.CreatedAt, l.UpdatedAt)
 	b = append(b, `,"requireMachineId":`...)
 	b = strconv.AppendBool(b, l.RequireMachineID)
@@ -133,12 +133,12 @@ func (a Activation) AppendJSON(b []byte) []byte {
 	b = append(b, `,"productName":`...)
 	b = AppendString(b, a.ProductName)
 	b = append(b, `,"activatedAt":`...)
-	b = a.ActivatedAt.AppendJSON(b)
+	b = appendTime(b, a.ActivatedAt)
 	b = append(b, `,"lastValidatedAt":`...)
-	b = a.LastValidatedAt.AppendJSON(b)
+	b = appendTime(b, a.LastValidatedAt)
 	b = appendStampsOpen(b, a.CreatedAt, a.UpdatedAt)
 	b = append(b, `,"leaseExpiresAt":`...)
-	b = a.LeaseExpiresAt.AppendJSON(b)
+	b = appendTime(b, a.LeaseExpiresAt)
 	return append(b, '}')
 }
 
@@ -186,13 +186,53 @@ func (a Activation) MarshalJSON() ([]byte, error) { return a.AppendJSON(nil), ni
 
 func appendStampsOpen(b []byte, created, updated Time) []byte {
 	b = append(b, `,"createdAt":`...)
-	b = created.AppendJSON(b)
+	b = appendTime(b, created)
 	b = append(b, `,"updatedAt":`...)
-	return updated.AppendJSON(b)
+	return appendTime(b, updated)
 }
 
 func appendStamps(b []byte, created, updated Time) []byte {
 	return append(appendStampsOpen(b, created, updated), '}')
+}
+
+// appendTime appends t as Time.AppendJSON does, without time.AppendFormat's
+// general layout interpreter: a dashboard answer holds 36,000 times, and
+// formatting them was a tenth of its cost. Instants before 1970 or after
+// 9999 take the general path.
+func appendTime(b []byte, t Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	ms := t.UnixMilli()
+	const msPerDay = 24 * 60 * 60 * 1000
+	if ms < 0 || ms >= 253402300800000 { // 10000-01-01
+		return t.AppendJSON(b)
+	}
+	days, rest := ms/msPerDay, ms%msPerDay
+	// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm,
+	// with eras of 400 years starting on March 1).
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if month > 12 {
+		month -= 12
+	}
+	year := yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	hour, minute := rest/3600000, rest/60000%60
+	sec, milli := rest/1000%60, rest%1000
+	return append(b, '"',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+milli/100), byte('0'+milli/10%10), byte('0'+milli%10), 'Z', '"')
 }
 
 // AppendJSON appends the string, or null when it is empty.

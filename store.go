@@ -75,6 +75,12 @@ type Store interface {
 
 	// Close releases the database.
 	Close() error
+
+	// DashboardLicenses returns all of the owner's licenses, only clientID's
+	// when it is set, newest first, as Licenses would list them without a
+	// status filter, their SeatsInUse nil. Licenses with the same services
+	// may share one Services list: callers must not modify it.
+	DashboardLicenses(ctx context.Context, ownerID, clientID string) ([]License, error)
 }
 
 // Queries are the reads, usable both inside and outside a transaction.

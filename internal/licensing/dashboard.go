@@ -33,7 +33,7 @@ func (s *Service) Dashboard(ctx context.Context, owner keybox.User, clientID str
 	wg.Go(func() {
 		seats, errSeats = s.store.ActivationsOf(ctx, keybox.ActivationFilter{OwnerID: owner.ID, ClientID: clientID})
 	})
-	licenses, _, errLicenses := s.store.Licenses(ctx, keybox.LicenseFilter{OwnerID: owner.ID, ClientID: clientID, Now: now})
+	licenses, errLicenses := s.store.DashboardLicenses(ctx, owner.ID, clientID)
 	wg.Wait()
 	switch {
 	case errClients != nil:
@@ -61,24 +61,46 @@ func tree(clients []keybox.Client, projects []keybox.Project, licenses []keybox.
 	for i, p := range projects {
 		projectAt[p.ID] = i
 	}
-	// Licenses: counted per project, then placed in one array.
-	ends := make([]int, len(projects)+1)
+	// Licenses: counted per project, then moved within their own array so
+	// that each project's are together (the list is the answer's: a second
+	// array of thousands of licenses was as large as the read itself).
+	// Licenses of no listed project go last, out of every project's range.
+	ends := make([]int, len(projects)+2)
+	at := make([]int32, len(licenses))
 	for i := range licenses {
-		if at, ok := projectAt[licenses[i].ProjectID]; ok {
-			ends[at+1]++
+		p, ok := projectAt[licenses[i].ProjectID]
+		if !ok {
+			p = len(projects)
 		}
+		at[i] = int32(p)
+		ends[p+1]++
 	}
 	for i := 1; i < len(ends); i++ {
 		ends[i] += ends[i-1]
 	}
-	placed := make([]keybox.License, ends[len(projects)])
-	next := append([]int(nil), ends[:len(projects)]...)
-	for i := range licenses {
-		if at, ok := projectAt[licenses[i].ProjectID]; ok {
-			placed[next[at]] = present(licenses[i], now)
-			next[at]++
-		}
+	// from[k] is the license that moves to index k.
+	from := make([]int32, len(licenses))
+	next := append([]int(nil), ends[:len(projects)+1]...)
+	for i, p := range at {
+		from[next[p]] = int32(i)
+		next[p]++
 	}
+	for i := range licenses {
+		licenses[i].Status = statusAt(licenses[i], now)
+	}
+	for k := range from { // each cycle of the move, one copy a license
+		if int(from[k]) == k {
+			continue
+		}
+		saved, cur := licenses[k], k
+		for int(from[cur]) != k {
+			src := int(from[cur])
+			licenses[cur], from[cur] = licenses[src], int32(cur)
+			cur = src
+		}
+		licenses[cur], from[cur] = saved, int32(cur)
+	}
+	placed := licenses
 	// Projects: the same, per client.
 	clientAt := make(map[string]int, len(clients))
 	for i, c := range clients {

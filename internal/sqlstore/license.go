@@ -17,40 +17,67 @@ const licenseColumns = `id, license_key, owner_id, client_id, project_id, durati
 	require_machine_id, lease_seconds, entitlements, metadata`
 
 func scanLicense(sc scanner) (keybox.License, error) {
-	var l keybox.License
-	var r licenseRow
-	err := sc.Scan(r.dest(&l)...)
-	r.finish(&l)
-	return l, err
+	r := newLicenseRow(false)
+	if err := sc.Scan(r.dest...); err != nil {
+		return keybox.License{}, err
+	}
+	return r.license(), nil
 }
 
-// licenseRow holds the columns of a license that need converting.
+// licenseRow is the scan destination of one row of licenseColumns, as the
+// driver gives it. A list read reuses one for every row: scanning into
+// fresh locals made each row's destinations escape to the heap, a dozen
+// allocations a license.
 type licenseRow struct {
+	id, key, owner, client, project, status                      string
+	services, machine, instance, product, entitlements, metadata string
+	duration, maxMachines, leaseSeconds                          int
 	issued, expires, created, updated                            int64
 	activated                                                    sql.NullInt64
-	services, machine, instance, product, entitlements, metadata string
+	requireMachine                                               bool
+	dest                                                         []any
+	// serviceLists, when not nil, shares one services list among the
+	// licenses with the same services (there are few distinct lists); the
+	// lists of such a read must not be modified.
+	serviceLists map[string][]keybox.Service
 }
 
-// dest returns the scan destinations of licenseColumns, in order.
-func (r *licenseRow) dest(l *keybox.License) []any {
-	return []any{&l.ID, &l.Key, &l.OwnerID, &l.ClientID, &l.ProjectID, &l.Duration, &r.issued, &r.expires,
-		&l.Status, &r.services, &l.MaxMachines, &r.machine, &r.instance, &r.product, &r.activated, &r.created, &r.updated,
-		&l.RequireMachineID, &l.LeaseSeconds, &r.entitlements, &r.metadata}
-}
-
-// finish converts what was scanned into l.
-func (r *licenseRow) finish(l *keybox.License) {
-	l.Entitlements = splitList(r.entitlements)
-	if r.metadata != "{}" {
-		l.Metadata = json.RawMessage(r.metadata)
+func newLicenseRow(shareServices bool) *licenseRow {
+	r := &licenseRow{}
+	if shareServices {
+		r.serviceLists = map[string][]keybox.Service{}
 	}
-	l.IssuedAt, l.ExpiresAt = keybox.TimeFromMillis(r.issued), keybox.TimeFromMillis(r.expires)
-	l.CreatedAt, l.UpdatedAt = keybox.TimeFromMillis(r.created), keybox.TimeFromMillis(r.updated)
+	r.dest = []any{&r.id, &r.key, &r.owner, &r.client, &r.project, &r.duration, &r.issued, &r.expires,
+		&r.status, &r.services, &r.maxMachines, &r.machine, &r.instance, &r.product, &r.activated, &r.created, &r.updated,
+		&r.requireMachine, &r.leaseSeconds, &r.entitlements, &r.metadata}
+	return r
+}
+
+// license converts the row last scanned.
+func (r *licenseRow) license() keybox.License {
+	l := keybox.License{ID: r.id, Key: r.key, OwnerID: r.owner, ClientID: r.client, ProjectID: r.project,
+		Duration: r.duration, IssuedAt: keybox.TimeFromMillis(r.issued), ExpiresAt: keybox.TimeFromMillis(r.expires),
+		Status: keybox.Status(r.status), MaxMachines: r.maxMachines,
+		MachineID: keybox.NullString(r.machine), InstanceID: keybox.NullString(r.instance), ProductName: keybox.NullString(r.product),
+		CreatedAt: keybox.TimeFromMillis(r.created), UpdatedAt: keybox.TimeFromMillis(r.updated),
+		RequireMachineID: r.requireMachine, LeaseSeconds: r.leaseSeconds, Entitlements: splitList(r.entitlements)}
 	if r.activated.Valid {
 		l.ActivatedAt = keybox.TimeFromMillis(r.activated.Int64)
 	}
-	l.MachineID, l.InstanceID, l.ProductName = keybox.NullString(r.machine), keybox.NullString(r.instance), keybox.NullString(r.product)
-	l.Services = splitServices(r.services)
+	if r.metadata != "{}" {
+		l.Metadata = json.RawMessage(r.metadata)
+	}
+	if r.serviceLists == nil {
+		l.Services = splitServices(r.services)
+		return l
+	}
+	services, ok := r.serviceLists[r.services]
+	if !ok {
+		services = splitServices(r.services)
+		r.serviceLists[r.services] = services
+	}
+	l.Services = services
+	return l
 }
 
 func splitServices(s string) []keybox.Service {
@@ -257,14 +284,14 @@ func (s *Store) LicenseWithSeats(ctx context.Context, key string) (keybox.Licens
 	var l keybox.License
 	seats := []keybox.Activation{}
 	found := false
+	lr := newLicenseRow(false)
 	for rows.Next() {
 		var seat nullActivation
-		var lr licenseRow
-		dest := append(lr.dest(&l), seat.dest()...)
+		dest := append(lr.dest[:len(lr.dest):len(lr.dest)], seat.dest()...)
 		if err := rows.Scan(dest...); err != nil {
 			return keybox.License{}, nil, fmt.Errorf("license with seats: %w", err)
 		}
-		lr.finish(&l)
+		l = lr.license()
 		found = true
 		if a, ok := seat.activation(); ok {
 			seats = append(seats, a)

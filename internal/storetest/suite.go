@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(testing.TB) keybox.Store) {
 		{"APITokens", testAPITokens},
 		{"LicenseWithSeats", testLicenseWithSeats},
 		{"WatchLicenses", testWatchLicenses},
+		{"DashboardLicenses", testDashboardLicenses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
