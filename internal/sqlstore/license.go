@@ -161,6 +161,14 @@ func (q queries) Licenses(ctx context.Context, f keybox.LicenseFilter) ([]keybox
 	return page(ctx, q, &w, f.Page, "licenses", licenseColumns, order, scanLicense)
 }
 
+// statusAt is a license's status at the instant now (a number or a
+// parameter), as the licensing service judges it: an ACTIVE license past
+// its expiry is EXPIRED before the sweep writes so. The list filter by
+// status says the same in a form that can use the status index.
+func statusAt(now string) string {
+	return "CASE WHEN status = 'ACTIVE' AND expires_at < " + now + " THEN 'EXPIRED' ELSE status END"
+}
+
 // licenseOrder is the ORDER BY of a license list. The instant a status is
 // judged at is written as a number, not a parameter, because the count of
 // the same list shares the parameters but not the order.
@@ -178,14 +186,13 @@ func licenseOrder(f keybox.LicenseFilter) string {
 	case keybox.SortExpires:
 		return "(activated_at IS NULL), expires_at" + dir + ", " + newestFirst
 	case keybox.SortStatus:
-		now := strconv.FormatInt(f.Now.UnixMilli(), 10)
-		return "CASE WHEN status = 'ACTIVE' AND expires_at < " + now + " THEN 'EXPIRED' ELSE status END" + dir + ", " + newestFirst
+		return statusAt(strconv.FormatInt(f.Now.UnixMilli(), 10)) + dir + ", " + newestFirst
 	}
 	return newestFirst
 }
 
 func (q queries) LicenseCounts(ctx context.Context, ownerID string, now time.Time) (map[keybox.Status]int, error) {
-	rows, err := q.query(ctx, `SELECT CASE WHEN status = 'ACTIVE' AND expires_at < $2 THEN 'EXPIRED' ELSE status END AS s, count(*)
+	rows, err := q.query(ctx, `SELECT `+statusAt("$2")+` AS s, count(*)
 		FROM licenses WHERE owner_id = $1 GROUP BY s`, ownerID, now.UnixMilli())
 	type pair struct {
 		s keybox.Status
