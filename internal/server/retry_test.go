@@ -8,10 +8,6 @@ import (
 	"time"
 
 	"github.com/keyboxhq/keybox"
-	"github.com/keyboxhq/keybox/internal/postgres"
-	"github.com/keyboxhq/keybox/internal/servertest"
-	"github.com/keyboxhq/keybox/internal/sqlstore"
-	"github.com/keyboxhq/keybox/internal/storetest"
 	"github.com/keyboxhq/keybox/internal/webhook"
 )
 
@@ -170,16 +166,7 @@ func TestWebhookRetryOfOldDelivery(t *testing.T) {
 // both at once, several times: it is attempted once more, not once per
 // request or per server.
 func TestWebhookReplicasRetryOnce(t *testing.T) {
-	dbURL := storetest.PostgresURL(t)
-	open := func(replica byte) *env {
-		s, err := postgres.Open(context.Background(), dbURL, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return newEnv(t, s, withDeliveries(), func(o *servertest.Options) { o.Replica = replica })
-	}
-	a, b := open(0), open(1)
+	a, b := deliveringReplicas(t)
 	rc := newReceiver(t)
 	_, ada := a.developer("ada@example.com")
 	hook, secret := a.createWebhook(ada, rc.URL, "client.created")

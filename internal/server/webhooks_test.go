@@ -426,16 +426,7 @@ func TestWebhookRefusesPrivateAddresses(t *testing.T) {
 // both at once. Every event is delivered, each exactly once: no attempt is
 // made twice without a crash.
 func TestWebhookReplicasDeliverOnce(t *testing.T) {
-	dbURL := storetest.PostgresURL(t)
-	open := func(replica byte) *env {
-		s, err := postgres.Open(context.Background(), dbURL, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return newEnv(t, s, withDeliveries(), func(o *servertest.Options) { o.Replica = replica })
-	}
-	a, b := open(0), open(1)
+	a, b := deliveringReplicas(t)
 	rc := newReceiver(t)
 	_, ada := a.developer("ada@example.com")
 	hook, secret := a.createWebhook(ada, rc.URL, "client.created")
@@ -485,4 +476,20 @@ func TestWebhookReplicasDeliverOnce(t *testing.T) {
 	if len(requests) != n || len(processed) != n {
 		t.Fatalf("the receiver got %d requests for %d messages; want %d and %d", len(requests), len(processed), n, n)
 	}
+}
+
+// deliveringReplicas starts two servers on one fresh PostgreSQL database,
+// each with its own delivery worker.
+func deliveringReplicas(t *testing.T) (a, b *env) {
+	t.Helper()
+	dbURL := storetest.PostgresURL(t)
+	open := func(replica byte) *env {
+		s, err := postgres.Open(context.Background(), dbURL, sqlstore.Options{Migrate: true, MaxConns: storetest.PostgresPool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return newEnv(t, s, withDeliveries(), func(o *servertest.Options) { o.Replica = replica })
+	}
+	return open(0), open(1)
 }
