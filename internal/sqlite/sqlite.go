@@ -54,16 +54,15 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	if err := createOwnerOnly(path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("sqlite: create database: %w", err)
 	}
-	// temp_store(memory): group commit runs each write in a savepoint, and
-	// SQLite keeps the pages a savepoint may have to restore in a
-	// sub-journal, a temporary file by default: a write system call per
-	// page changed. They need not survive a crash (the transaction does not
-	// either), so they are kept in memory. cache_size(-16384): the writer
-	// keeps up to 16 MB of pages instead of 2 MB, so that the pages a write
-	// touches (the license, its seats, the owner's last event, the indexes)
-	// are mostly at hand instead of read with a system call each; one
-	// connection, so the cost is bounded.
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=temp_store(memory)&_pragma=cache_size(-16384)&_txlock=immediate")
+	// cache_size(-16384): the writer keeps up to 16 MB of pages instead of
+	// 2 MB, so that the pages a write touches (the license, its seats, the
+	// owner's last event, the indexes) are mostly at hand instead of read
+	// with a system call each; one connection, so the cost is bounded.
+	// The savepoints' sub-journals stay in temporary files: kept in memory
+	// (temp_store), a statement that fires a trigger inside a savepoint
+	// truncated a journal that grows with the transaction, so a transaction
+	// of many such writes (an import) took time quadratic in its size.
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-16384)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
